@@ -1,0 +1,116 @@
+"""crmkit: the domain logic of a CRM as a library.
+
+Validated contacts and companies, leads, deals, activities, tasks and orders as frozen
+records; value objects for email, phone and money; one error hierarchy; clocks and ids.
+Everything listed in `__all__` is the public API.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from crmkit.clock import Clock, FixedClock, SystemClock
+from crmkit.errors import (
+    ConcurrencyError,
+    CrmkitError,
+    CurrencyMismatchError,
+    NotFoundError,
+    Problem,
+    SegmentError,
+    TransitionError,
+    ValidationError,
+)
+from crmkit.ids import new_id
+from crmkit.model import (
+    Activity,
+    Address,
+    BantFacts,
+    Company,
+    Consent,
+    Contact,
+    CustomField,
+    CustomFields,
+    CustomFieldSchema,
+    Deal,
+    Entity,
+    FieldType,
+    Lead,
+    Order,
+    OrderLine,
+    Qualification,
+    StageStay,
+    Task,
+)
+from crmkit.values import (
+    ActivityKind,
+    ActivityOutcome,
+    ConsentPurpose,
+    Direction,
+    EmailAddress,
+    ForecastCategory,
+    LeadStatus,
+    LifecycleStage,
+    Money,
+    OrderStatus,
+    PhoneNumber,
+    PhoneType,
+    Priority,
+    QualificationVerdict,
+    TaskStatus,
+)
+
+try:
+    __version__ = version("crmkit")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+UserRef = str
+"""The app's own id of a user (owner, assignee, actor): crmkit does not manage users."""
+
+__all__ = [
+    "Activity",
+    "ActivityKind",
+    "ActivityOutcome",
+    "Address",
+    "BantFacts",
+    "Clock",
+    "Company",
+    "ConcurrencyError",
+    "Consent",
+    "ConsentPurpose",
+    "Contact",
+    "CrmkitError",
+    "CurrencyMismatchError",
+    "CustomField",
+    "CustomFieldSchema",
+    "CustomFields",
+    "Deal",
+    "Direction",
+    "EmailAddress",
+    "Entity",
+    "FieldType",
+    "FixedClock",
+    "ForecastCategory",
+    "Lead",
+    "LeadStatus",
+    "LifecycleStage",
+    "Money",
+    "NotFoundError",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "PhoneNumber",
+    "PhoneType",
+    "Priority",
+    "Problem",
+    "Qualification",
+    "QualificationVerdict",
+    "SegmentError",
+    "StageStay",
+    "SystemClock",
+    "Task",
+    "TaskStatus",
+    "TransitionError",
+    "UserRef",
+    "ValidationError",
+    "__version__",
+    "new_id",
+]

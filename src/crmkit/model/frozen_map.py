@@ -1,0 +1,62 @@
+"""An immutable, hashable mapping, so entities that hold mappings stay hashable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+__all__ = ["FrozenMap"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V], Generic[K, V]):
+    """A read-only mapping with a stable order (sorted by key) and a hash.
+
+    Changing it makes a new one: `set` and `without`.
+    """
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        data = dict(items)
+        self._data: dict[K, V] = dict(sorted(data.items(), key=lambda kv: str(kv[0])))
+        self._hash: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._data.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._data!r})"
+
+    def set(self, key: K, value: V) -> FrozenMap[K, V]:
+        """Return a copy with `key` set to `value`."""
+        return type(self)({**self._data, key: value})
+
+    def without(self, key: K) -> FrozenMap[K, V]:
+        """Return a copy without `key` (no error if it is absent)."""
+        return type(self)({k: v for k, v in self._data.items() if k != key})
+
+    def to_dict(self) -> dict[K, V]:
+        """Return a plain, mutable dict copy."""
+        return dict(self._data)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._data,))

@@ -1,0 +1,247 @@
+import decimal
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmkit import (
+    CurrencyMismatchError,
+    EmailAddress,
+    Money,
+    PhoneNumber,
+    PhoneType,
+    Priority,
+    ValidationError,
+)
+from crmkit.values.currencies import MINOR_UNITS
+
+# -- email ---------------------------------------------------------------------------------
+
+
+def test_email_keeps_original_and_normalises_domain():
+    email = EmailAddress.parse("  Ada@Acme.DE ")
+    assert email.original == "  Ada@Acme.DE "
+    assert email.normalized == "Ada@acme.de"
+    assert email.match_key == "ada@acme.de"
+    assert (email.local_part, email.domain) == ("Ada", "acme.de")
+    assert str(email) == "Ada@acme.de"
+
+
+def test_emails_are_equal_and_hash_alike_when_normalised_forms_are():
+    a, b = EmailAddress.parse("ada@ACME.de"), EmailAddress.parse("ada@acme.de")
+    assert a == b
+    assert hash(a) == hash(b)
+    assert len({a, b}) == 1
+    assert EmailAddress.parse("Ada@acme.de") != EmailAddress.parse("ada@acme.de")
+
+
+@pytest.mark.parametrize("bad", ["bob@@x", "no-at-sign", "a@b", "", "x@-bad-.com", "a b@c.de"])
+def test_invalid_emails_raise_naming_the_field(bad):
+    with pytest.raises(ValidationError) as info:
+        EmailAddress.parse(bad, field="work_email")
+    assert info.value.fields == ("work_email",)
+    assert "is not a valid email address" in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_email_message_reads_well():
+    with pytest.raises(ValidationError, match=r"^email 'bob@@x' is not a valid email address: "):
+        EmailAddress.parse("bob@@x")
+
+
+def test_email_refuses_non_text():
+    with pytest.raises(ValidationError, match="is not text"):
+        EmailAddress.parse(42)
+
+
+_local = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-",
+    min_size=1,
+    max_size=20,
+).filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s)
+_domain = st.sampled_from(
+    ["Example.COM", "acme.de", "Sub.Domain.Org", "müller.de", "xn--mller-kva.de"]
+)
+
+
+@given(_local, _domain)
+def test_normalising_an_email_twice_changes_nothing(local, domain):
+    once = EmailAddress.parse(f"{local}@{domain}")
+    twice = EmailAddress.parse(once.normalized)
+    assert twice.normalized == once.normalized
+    assert twice == once
+    assert twice.match_key == once.match_key == once.normalized.casefold()
+
+
+# -- phone ---------------------------------------------------------------------------------
+
+
+def test_phone_is_stored_as_e164_with_formats_type_and_region():
+    phone = PhoneNumber.parse("+49 30 901820")
+    assert str(phone) == phone.e164 == "+4930901820"
+    assert phone.national == "030 901820"
+    assert phone.international == "+49 30 901820"
+    assert phone.number_type is PhoneType.FIXED_LINE
+    assert phone.region == "DE"
+
+
+def test_phone_without_country_code_needs_a_region():
+    assert PhoneNumber.parse("030 901820", "de").e164 == "+4930901820"
+    assert PhoneNumber.parse("(201) 555-0123", "US").region == "US"
+    with pytest.raises(ValidationError, match="pass a region"):
+        PhoneNumber.parse("030 901820")
+
+
+def test_mobile_numbers_are_typed():
+    assert PhoneNumber.parse("+49 151 23456789").number_type is PhoneType.MOBILE
+
+
+@pytest.mark.parametrize("bad", ["12", "+49 1", "phone", "", "+999 123456"])
+def test_invalid_phones_raise_naming_the_field(bad):
+    with pytest.raises(ValidationError) as info:
+        PhoneNumber.parse(bad, "DE", field="mobile")
+    assert info.value.fields == ("mobile",)
+
+
+def test_unknown_region_is_refused():
+    with pytest.raises(ValidationError, match=r"phone\.region 'XX' is not a known region"):
+        PhoneNumber.parse("030 901820", "XX")
+
+
+@given(
+    st.sampled_from(["+49 30 901820", "+1 201-555-0123", "+44 20 7946 0958", "+33 1 23 45 67 89"])
+)
+def test_normalising_a_phone_twice_changes_nothing(text):
+    once = PhoneNumber.parse(text)
+    assert PhoneNumber.parse(once.e164) == once
+    assert PhoneNumber.parse(once.international) == once
+
+
+# -- money ---------------------------------------------------------------------------------
+
+
+def test_money_from_text_int_and_decimal():
+    assert Money.of("12000.50", "eur") == Money(Decimal("12000.50"), "EUR")
+    assert Money.of(5, "USD").amount == Decimal(5)
+    assert Money.of(Decimal("1.1"), "JPY").currency == "JPY"
+    assert Money.of("10", "EUR") == Money.of("10.00", "EUR")
+    assert hash(Money.of("10", "EUR")) == hash(Money.of("10.00", "EUR"))
+
+
+def test_money_refuses_floats_bools_and_bad_currencies_all_at_once():
+    with pytest.raises(ValidationError) as info:
+        Money.of(0.1, "EURO")  # type: ignore[arg-type]
+    assert info.value.fields == ("amount", "currency")
+    assert "float" in str(info.value)
+    with pytest.raises(ValidationError):
+        Money.of(True, "EUR")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Money.of("NaN", "EUR")
+    with pytest.raises(ValidationError):
+        Money.of("12,5", "EUR")
+
+
+def test_money_constructor_validates_too():
+    with pytest.raises(ValidationError):
+        Money(1.5, "EUR")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Money(Decimal(1), "eur")
+
+
+def test_money_arithmetic_and_ordering_within_one_currency():
+    a, b = Money.of("10.10", "EUR"), Money.of("0.20", "EUR")
+    assert a + b == Money.of("10.30", "EUR")
+    assert a - b == Money.of("9.90", "EUR")
+    assert -b == Money.of("-0.20", "EUR")
+    assert a * 3 == Money.of("30.30", "EUR")
+    assert 2 * b == Money.of("0.40", "EUR")
+    assert b < a
+    assert a >= b
+    assert sum([a, b]) == Money.of("10.30", "EUR")
+    assert max([a, b]) == a
+
+
+def test_mixing_currencies_raises():
+    eur, usd = Money.of(1, "EUR"), Money.of(1, "USD")
+    with pytest.raises(CurrencyMismatchError):
+        eur + usd
+    with pytest.raises(CurrencyMismatchError):
+        eur < usd  # noqa: B015
+    assert eur != usd
+    with pytest.raises(TypeError):
+        eur * 1.5  # type: ignore[operator]
+
+
+def test_rounding_to_the_minor_unit():
+    assert Money.of("2.345", "EUR").rounded() == Money.of("2.34", "EUR")
+    assert Money.of("2.345", "EUR").rounded(decimal.ROUND_HALF_UP) == Money.of("2.35", "EUR")
+    assert Money.of("1234.5", "JPY").rounded().amount == Decimal("1234")
+    assert Money.of("1.23456", "KWD").rounded().amount == Decimal("1.235")
+    assert str(Money.of("7", "EUR").rounded()) == "7.00 EUR"
+
+
+_amounts = st.decimals(min_value=-(10**12), max_value=10**12, allow_nan=False, places=4)
+_currencies = st.sampled_from(sorted(MINOR_UNITS))
+
+
+@given(_amounts, _amounts, _currencies, _currencies)
+def test_money_never_mixes_currencies_and_stays_decimal(x, y, c1, c2):
+    a, b = Money.of(x, c1), Money.of(y, c2)
+    if c1 == c2:
+        total = a + b
+        assert isinstance(total.amount, Decimal)
+        assert total.amount == x + y
+        assert total.currency == c1
+    else:
+        with pytest.raises(CurrencyMismatchError):
+            a + b
+
+
+@given(_amounts, _currencies)
+def test_rounding_is_idempotent_and_on_the_minor_unit(x, currency):
+    once = Money.of(x, currency).rounded()
+    assert once.rounded() == once
+    assert -once.amount.as_tuple().exponent <= MINOR_UNITS[currency]
+
+
+@given(st.floats(allow_nan=False))
+def test_money_never_touches_a_float(value):
+    with pytest.raises(ValidationError, match="float"):
+        Money.of(value, "EUR")  # type: ignore[arg-type]
+
+
+# -- enums ---------------------------------------------------------------------------------
+
+
+def test_priority_is_ordered():
+    assert Priority.HIGH > Priority.MEDIUM > Priority.LOW
+    assert sorted([Priority.MEDIUM, Priority.HIGH, Priority.LOW]) == [
+        Priority.LOW,
+        Priority.MEDIUM,
+        Priority.HIGH,
+    ]
+    assert max(Priority) is Priority.HIGH
+    assert Priority("high") is Priority.HIGH
+
+
+def test_activity_outcomes_cover_what_scoring_reads():
+    from crmkit import ActivityOutcome
+
+    wanted = {
+        "sent",
+        "delivered",
+        "opened",
+        "clicked",
+        "replied",
+        "bounced",
+        "unsubscribed",
+        "connected",
+        "no_answer",
+        "voicemail",
+        "held",
+        "no_show",
+        "submitted",
+        "visited",
+    }
+    assert wanted <= {o.value for o in ActivityOutcome}
