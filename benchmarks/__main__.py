@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
+from pathlib import Path
 
-BENCHMARKS = ("storage", "pipeline")
+_HELPERS = {"report", "data"}
+BENCHMARKS = tuple(
+    sorted(
+        m.name
+        for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if m.name not in _HELPERS and not m.name.startswith("_")
+    )
+)
 
 
 def main(argv: list[str]) -> int:
