@@ -17,7 +17,12 @@ __all__ = [
     "CurrencyMismatchError",
     "NotFoundError",
     "Problem",
+    "ReferencedError",
+    "SchemaVersionError",
     "SegmentError",
+    "StorageError",
+    "StoreBusyError",
+    "StoreOpenError",
     "TransitionError",
     "ValidationError",
 ]
@@ -137,3 +142,36 @@ class SegmentError(CrmkitError, ValueError):
         self.position = position
         where = f" (at position {position})" if position is not None else ""
         super().__init__(f"{message}{where}")
+
+
+class StorageError(CrmkitError):
+    """The store could not do what was asked (a database failed, a file could not be opened)."""
+
+
+class StoreOpenError(StorageError):
+    """A store URL is unknown or malformed, or its database could not be opened."""
+
+
+class SchemaVersionError(StorageError):
+    """The database was written by a newer crmkit (its schema version is ahead of this one)."""
+
+
+class StoreBusyError(StorageError):
+    """Another writer held the store for longer than the busy timeout; retry later."""
+
+
+class ReferencedError(CrmkitError):
+    """A record cannot be deleted while other records refer to it (archive it instead).
+
+    Args:
+        kind: The kind of record that was to be deleted.
+        key: Its id.
+        referrers: Who refers to it, e.g. ``("contact 0190...", "deal 0191...")``.
+    """
+
+    def __init__(self, kind: str, key: object, referrers: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.key = key
+        self.referrers = referrers
+        shown = ", ".join(referrers[:5]) + (" and more" if len(referrers) > 5 else "")
+        super().__init__(f"cannot delete {kind} {key}: still referred to by {shown}")

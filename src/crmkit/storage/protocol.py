@@ -1,0 +1,365 @@
+"""The storage interface: what every adapter (memory, SQLite, PostgreSQL) provides.
+
+This module names the interface only; it imports no adapter and no driver. Users reach a
+store through `crmkit.open_store(url)` and work inside units of work::
+
+    with crmkit.open_store("sqlite:///crm.db") as store:
+        with store.unit_of_work(actor="sam@sales") as uow:   # all or nothing
+            uow.contacts.add(contact)
+            uow.record(event)
+
+The contract every adapter honours (checked by `crmkit.testing.StoreContract`):
+
+- **Units of work** commit on a normal exit and roll back entirely on an exception. Each holds
+  its own connection, so a store can be shared by threads.
+- **Isolation** is read-committed plus read-your-own-writes. Writing units of work are
+  serialised (SQLite's ``BEGIN IMMEDIATE``; a write lock in memory; row locks in PostgreSQL).
+- **Optimistic concurrency**: `update`, `archive`, `restore` and `delete` check the entity's
+  `version` against the stored one; a stale write raises `ConcurrencyError` and writes nothing.
+- **Versions**: `add` stores version 1; every update, archive and restore adds 1.
+- **Deletes** are refused with `ReferencedError` while other records refer to the entity;
+  `archive` hides it from `iter`, `count` and searches unless ``include_archived=True``.
+- **Audit history**: every change writes a `HistoryEntry` in the same transaction.
+- **Outbox**: events recorded with `UnitOfWork.record` are stored in the same transaction and
+  read back in commit order by position with `Store.events`.
+- **Facts**: the last activity, activity counts by kind, order count, order totals and last
+  order of every record are kept in the same transaction as the activity or order that moves
+  them (`Repository.facts`).
+- **Custom-field schemas** are stored, versioned, and enforced on add and update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+
+import attrs
+
+from crmkit.model.activity import Activity
+from crmkit.model.company import Company
+from crmkit.model.contact import Contact
+from crmkit.model.custom_fields import CustomFieldSchema
+from crmkit.model.deal import Deal
+from crmkit.model.entity import Entity
+from crmkit.model.frozen_map import FrozenMap
+from crmkit.model.lead import Lead
+from crmkit.model.order import Order
+from crmkit.model.task import Task
+from crmkit.values.money import Money
+
+__all__ = [
+    "CustomFieldRegistry",
+    "DomainEvent",
+    "FieldChange",
+    "HistoryEntry",
+    "Progress",
+    "RecordFacts",
+    "Repository",
+    "Store",
+    "StoredEvent",
+    "UnitOfWork",
+]
+
+E = TypeVar("E", bound=Entity)
+
+Progress = Callable[[int, int | None], None]
+"""A progress callback: ``progress(done, total)``; `total` is None when it is not known."""
+
+
+@runtime_checkable
+class DomainEvent(Protocol):
+    """Anything that can be recorded in the outbox: a type name and a JSON-ready payload."""
+
+    @property
+    def event_type(self) -> str:
+        """A stable dotted name such as ``"deal.stage_changed"``."""
+        ...
+
+    def to_dict(self) -> Mapping[str, Any]:
+        """The event's data as JSON-ready plain values."""
+        ...
+
+
+@attrs.frozen
+class FieldChange:
+    """One field's change in an audit entry: its old and new value as plain JSON values."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One change of one record, as the audit trail shows it.
+
+    Attributes:
+        entity_id: The record's id.
+        kind: The kind of record (``"contact"``).
+        version: The record's version after the change (0 for a delete).
+        action: ``"added"``, ``"updated"``, ``"archived"``, ``"restored"`` or ``"deleted"``.
+        actor: Who made the change (the unit of work's actor).
+        at: When the change was committed (from the store's clock).
+        changes: The fields that changed, with old and new values.
+    """
+
+    entity_id: uuid.UUID
+    kind: str
+    version: int
+    action: str
+    actor: str | None
+    at: dt.datetime
+    changes: tuple[FieldChange, ...]
+
+    def change(self, field: str) -> FieldChange | None:
+        """Return the change of `field` in this entry, if it changed."""
+        return next((c for c in self.changes if c.field == field), None)
+
+
+@attrs.frozen
+class StoredEvent:
+    """An event as read back from the outbox.
+
+    Attributes:
+        position: Its place in commit order (1, 2, 3, ...); pass the last one seen as `after`.
+        event_type: The event's type name.
+        payload: Its data.
+        actor: The unit of work's actor.
+        recorded_at: When its unit of work recorded it.
+    """
+
+    position: int
+    event_type: str
+    payload: Mapping[str, Any]
+    actor: str | None
+    recorded_at: dt.datetime
+
+
+@attrs.frozen
+class RecordFacts:
+    """Facts the store keeps about a record from its live activities and orders.
+
+    Attributes:
+        record_id: The contact, company, deal or lead.
+        last_activity_at: When its latest activity happened.
+        activity_counts: Number of activities per kind (``{"email": 12, "call": 3}``).
+        order_count: Number of orders.
+        order_totals: Sum of order totals per currency.
+        last_order_at: When its latest order was placed.
+    """
+
+    record_id: uuid.UUID
+    last_activity_at: dt.datetime | None = None
+    activity_counts: FrozenMap[str, int] = attrs.field(factory=FrozenMap)
+    order_count: int = 0
+    order_totals: FrozenMap[str, Decimal] = attrs.field(factory=FrozenMap)
+    last_order_at: dt.datetime | None = None
+
+    @property
+    def activity_count(self) -> int:
+        """All activities, every kind together."""
+        return sum(self.activity_counts.values())
+
+    def order_total(self, currency: str) -> Money:
+        """What the record has spent in `currency`."""
+        return Money(self.order_totals.get(currency, Decimal(0)), currency)
+
+
+class Repository(Protocol[E]):
+    """The records of one kind inside a unit of work (`uow.contacts`, `uow.deals`, ...)."""
+
+    def add(self, entity: E) -> E:
+        """Store a new entity (version 0) and return it as stored (version 1).
+
+        Raises:
+            ValidationError: When it was stored already, refers to records that do not exist,
+                or its custom fields do not fit the stored schema.
+        """
+        ...
+
+    def add_many(
+        self, entities: Iterable[E], *, batch_size: int = 1000, progress: Progress | None = None
+    ) -> int:
+        """Store many new entities in batches; return how many were stored.
+
+        All or nothing: problems are collected for every row (``Problem.row`` is the 0-based
+        position) and raised together as one `ValidationError`; nothing is stored then.
+        """
+        ...
+
+    def get(self, entity_id: uuid.UUID) -> E:
+        """Return the entity with that id (archived ones too).
+
+        Raises:
+            NotFoundError: When there is none.
+        """
+        ...
+
+    def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, E]:
+        """Return the entities found among `ids` (one query), keyed by id."""
+        ...
+
+    def update(self, entity: E) -> E:
+        """Store a changed entity; return it with its version increased by one.
+
+        Raises:
+            NotFoundError: When it is not stored.
+            ConcurrencyError: When the stored version is not `entity.version`.
+            ValidationError: When it refers to missing records or breaks the custom schema.
+        """
+        ...
+
+    def delete(self, entity: E) -> None:
+        """Delete the entity for good.
+
+        Raises:
+            ReferencedError: While other records refer to it.
+            ConcurrencyError: When `entity.version` is stale.
+        """
+        ...
+
+    def archive(self, entity: E) -> E:
+        """Hide the entity from `iter`, `count` and searches; return it archived."""
+        ...
+
+    def restore(self, entity: E) -> E:
+        """Undo `archive`; return it live again."""
+        ...
+
+    def iter(
+        self,
+        *,
+        after: uuid.UUID | None = None,
+        limit: int | None = None,
+        include_archived: bool = False,
+        batch_size: int = 1000,
+    ) -> Iterator[E]:
+        """Stream the entities in id order (oldest first), fetching `batch_size` at a time.
+
+        Args:
+            after: Start after this id (keyset paging: pass the last id of the previous page).
+            limit: Stop after this many.
+            include_archived: Also yield archived entities.
+            batch_size: Rows fetched per query; memory stays constant.
+        """
+        ...
+
+    def count(self, *, include_archived: bool = False) -> int:
+        """Count the entities (live ones unless `include_archived`)."""
+        ...
+
+    def related(self, record_id: uuid.UUID, *, limit: int = 100) -> list[E]:
+        """Return the live entities that relate to a record, newest first (at most `limit`).
+
+        Activities, tasks and orders relate through their contact, company, deal and lead ids;
+        deals through their company, contacts and lead.
+        """
+        ...
+
+    def facts(self, record_id: uuid.UUID) -> RecordFacts:
+        """Return the facts the store keeps about a record (empty facts if it has none)."""
+        ...
+
+
+class ContactRepository(Repository[Contact], Protocol):
+    """Contacts, with look-up by email."""
+
+    def find_by_email(self, email: str) -> list[Contact]:
+        """Return the live contacts with that address among their emails (by match key)."""
+        ...
+
+
+class CompanyRepository(Repository[Company], Protocol):
+    """Companies, with look-up by web domain."""
+
+    def find_by_domain(self, domain: str) -> list[Company]:
+        """Return the live companies with that web domain (given in any form)."""
+        ...
+
+
+class CustomFieldRegistry(Protocol):
+    """The stored custom-field schemas, one per kind of record, versioned."""
+
+    def get(self, kind: str) -> CustomFieldSchema:
+        """Return the current schema of `kind` (an empty version-0 schema if none was saved)."""
+        ...
+
+    def save(self, schema: CustomFieldSchema) -> CustomFieldSchema:
+        """Store the next version of a schema.
+
+        Raises:
+            ValidationError: When it is not the next version (the stored version + 1), or it
+                changes a field's type or drops a field (retire it instead).
+        """
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: repositories for every kind, the outbox and custom-field schemas."""
+
+    contacts: ContactRepository
+    companies: CompanyRepository
+    leads: Repository[Lead]
+    deals: Repository[Deal]
+    activities: Repository[Activity]
+    tasks: Repository[Task]
+    orders: Repository[Order]
+    custom_fields: CustomFieldRegistry
+
+    @property
+    def actor(self) -> str | None:
+        """Who the changes of this unit of work are attributed to."""
+        ...
+
+    def record(self, event: DomainEvent) -> None:
+        """Add an event to the outbox; it is stored if and when the unit of work commits."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class Store(Protocol):
+    """A CRM's data: open units of work, read the audit trail and the outbox, close."""
+
+    def unit_of_work(self, actor: str | None = None, *, readonly: bool = False) -> UnitOfWork:
+        """Start a unit of work; use it as a context manager.
+
+        Args:
+            actor: Who the changes are attributed to in history and events.
+            readonly: Refuse writes and take no write lock (SQLite: a deferred transaction).
+        """
+        ...
+
+    def history(self, entity_id: uuid.UUID) -> list[HistoryEntry]:
+        """Return every recorded change of a record, oldest first."""
+        ...
+
+    def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Return outbox events with a position greater than `after`, in commit order."""
+        ...
+
+    def close(self) -> None:
+        """Release every resource; the store cannot be used afterwards."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
