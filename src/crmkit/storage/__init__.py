@@ -1,0 +1,25 @@
+"""Storage: one interface (`crmkit.storage.protocol`), adapters for memory, SQLite, PostgreSQL."""
+
+from crmkit.storage.open import open_store
+from crmkit.storage.protocol import (
+    DomainEvent,
+    FieldChange,
+    HistoryEntry,
+    RecordFacts,
+    Repository,
+    Store,
+    StoredEvent,
+    UnitOfWork,
+)
+
+__all__ = [
+    "DomainEvent",
+    "FieldChange",
+    "HistoryEntry",
+    "RecordFacts",
+    "Repository",
+    "Store",
+    "StoredEvent",
+    "UnitOfWork",
+    "open_store",
+]

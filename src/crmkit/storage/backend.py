@@ -1,0 +1,147 @@
+"""The primitive operations an adapter provides inside one transaction.
+
+`crmkit.storage.unit_of_work` builds the whole storage contract (validation, versions,
+history, facts, events, schemas) on top of these; an adapter only moves rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+import attrs
+
+from crmkit.model.company import Company
+from crmkit.model.contact import Contact
+from crmkit.model.custom_fields import CustomFieldSchema
+from crmkit.model.entity import Entity
+from crmkit.storage.kinds import Kind
+from crmkit.storage.protocol import HistoryEntry, RecordFacts
+
+__all__ = ["ActivitySource", "Backend", "OrderSource", "PendingEvent"]
+
+ActivitySource = tuple[uuid.UUID, str, dt.datetime]
+"""``(record_id, activity kind, occurred_at)``."""
+
+OrderSource = tuple[uuid.UUID, str, Decimal, dt.datetime]
+"""``(record_id, currency, total amount, placed_at)``."""
+
+
+@attrs.frozen
+class PendingEvent:
+    """An event recorded in a unit of work, waiting for its commit to get a position."""
+
+    event_type: str
+    payload: dict[str, Any]
+    actor: str | None
+    recorded_at: dt.datetime
+
+
+class Backend(Protocol):
+    """One adapter transaction. Reads see the transaction's own writes."""
+
+    def begin_write(self) -> None:
+        """Take the write lock before the first write (SQLite: ``BEGIN IMMEDIATE``)."""
+        ...
+
+    def load(self, kind: Kind, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Entity]:
+        """Return the stored entities among `ids` (archived included)."""
+        ...
+
+    def insert(self, kind: Kind, entities: Sequence[Entity]) -> None:
+        """Insert new rows (their ids are known to be free)."""
+        ...
+
+    def replace(self, kind: Kind, entity: Entity, expected_version: int) -> bool:
+        """Overwrite the row if its stored version is `expected_version`; say if it did."""
+        ...
+
+    def remove(self, kind: Kind, entity_id: uuid.UUID, expected_version: int) -> bool:
+        """Delete the row if its stored version is `expected_version`; say if it did."""
+        ...
+
+    def scan(
+        self,
+        kind: Kind,
+        after: uuid.UUID | None,
+        limit: int,
+        include_archived: bool,
+    ) -> list[Entity]:
+        """Return up to `limit` entities with ids greater than `after`, in id order."""
+        ...
+
+    def count(self, kind: Kind, include_archived: bool) -> int:
+        """Count the rows."""
+        ...
+
+    def existing(self, kind: Kind, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Return which of `ids` are stored (archived included)."""
+        ...
+
+    def referrers(self, kind: Kind, entity_id: uuid.UUID, limit: int) -> list[str]:
+        """Describe up to `limit` records (``"deal <id>"``) that refer to the entity."""
+        ...
+
+    def related(self, kind: Kind, record_id: uuid.UUID, limit: int) -> list[Entity]:
+        """Return live entities of `kind` referring to `record_id`, newest first."""
+        ...
+
+    def contacts_by_email(self, match_key: str) -> list[Contact]:
+        """Return live contacts with an email of that match key."""
+        ...
+
+    def companies_by_domain(self, domain: str) -> list[Company]:
+        """Return live companies with that normalised domain."""
+        ...
+
+    def facts(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, RecordFacts]:
+        """Return the stored facts of those records that have any."""
+        ...
+
+    def fact_sources(
+        self, ids: Sequence[uuid.UUID], order_statuses: Sequence[str]
+    ) -> tuple[list[ActivitySource], list[OrderSource]]:
+        """Return what facts are computed from, for the records `ids`.
+
+        Activities: ``(record_id, kind, occurred_at)`` of every live activity linked to one
+        of `ids`. Orders: ``(record_id, currency, total, placed_at)`` of every live order
+        linked to one of `ids` whose status is in `order_statuses`.
+        """
+        ...
+
+    def put_facts(self, ids: Sequence[uuid.UUID], facts: Sequence[RecordFacts]) -> None:
+        """Replace the stored facts of `ids` by `facts` (records missing there have none)."""
+        ...
+
+    def append_history(self, entries: Sequence[HistoryEntry]) -> None:
+        """Write audit entries."""
+        ...
+
+    def append_events(self, events: Sequence[PendingEvent]) -> None:
+        """Write outbox events; their positions follow commit order."""
+        ...
+
+    def load_schema(self, kind: str) -> CustomFieldSchema | None:
+        """Return the stored custom-field schema of `kind`, if any."""
+        ...
+
+    def store_schema(self, schema: CustomFieldSchema) -> None:
+        """Store a new version of a custom-field schema."""
+        ...
+
+    def commit(self) -> None:
+        """Make every change durable and visible."""
+        ...
+
+    def rollback(self) -> None:
+        """Forget every change."""
+        ...
+
+    def scan_iter(
+        self, kind: Kind, after: uuid.UUID | None, include_archived: bool, batch_size: int
+    ) -> Iterator[Entity]:
+        """Stream entities after `after` in id order with constant memory."""
+        ...

@@ -1,0 +1,386 @@
+"""The in-memory adapter: a real store with the same contract, for app tests and notebooks.
+
+Committed data lives in plain dicts guarded by a lock. A unit of work writes to its own
+layer over them (so nobody else sees uncommitted changes: read-committed) and reads through
+that layer (read-your-own-writes); committing folds the layer in under the lock. Writers are
+serialised by a write lock, like SQLite's ``BEGIN IMMEDIATE``, so version checks are exact.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from crmkit.clock import Clock, resolve_clock
+from crmkit.errors import StorageError, StoreBusyError
+from crmkit.model.company import Company
+from crmkit.model.contact import Contact
+from crmkit.model.custom_fields import CustomFieldSchema
+from crmkit.model.entity import Entity
+from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
+from crmkit.storage.kinds import KINDS, Kind
+from crmkit.storage.protocol import HistoryEntry, RecordFacts, StoredEvent
+from crmkit.storage.unit_of_work import BackendUnitOfWork
+
+__all__ = ["MemoryStore"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+_GONE: Any = object()
+
+
+class _Layer(Generic[K, V]):
+    """A dict seen through a transaction's private changes."""
+
+    def __init__(self, base: dict[K, V]) -> None:
+        self.base = base
+        self.top: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        if key in self.top:
+            value = self.top[key]
+            return None if value is _GONE else value
+        return self.base.get(key)
+
+    def set(self, key: K, value: V) -> None:
+        self.top[key] = value
+
+    def delete(self, key: K) -> None:
+        self.top[key] = _GONE
+
+    def apply(self) -> None:
+        for key, value in self.top.items():
+            if value is _GONE:
+                self.base.pop(key, None)
+            else:
+                self.base[key] = value
+
+
+class _State:
+    """Everything a memory store has committed."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[uuid.UUID, Entity]] = {k: {} for k in KINDS}
+        self.order: dict[str, list[uuid.UUID]] = {k: [] for k in KINDS}
+        self.emails: dict[str, frozenset[uuid.UUID]] = {}
+        self.domains: dict[str, frozenset[uuid.UUID]] = {}
+        self.refs: dict[uuid.UUID, frozenset[tuple[str, uuid.UUID]]] = {}
+        self.facts: dict[uuid.UUID, RecordFacts] = {}
+        self.schemas: dict[str, CustomFieldSchema] = {}
+        self.history: dict[uuid.UUID, list[HistoryEntry]] = {}
+        self.events: list[StoredEvent] = []
+
+
+class _MemoryBackend:
+    """One memory transaction (see `crmkit.storage.backend.Backend`)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        state = store._state
+        self._lock = store._lock
+        self._rows = {k: _Layer(state.rows[k]) for k in KINDS}
+        self._added: dict[str, list[uuid.UUID]] = {k: [] for k in KINDS}
+        self._removed: dict[str, set[uuid.UUID]] = {k: set() for k in KINDS}
+        self._emails = _Layer(state.emails)
+        self._domains = _Layer(state.domains)
+        self._refs = _Layer(state.refs)
+        self._facts = _Layer(state.facts)
+        self._schemas = _Layer(state.schemas)
+        self._history: list[HistoryEntry] = []
+        self._events: list[PendingEvent] = []
+        self._holds_write_lock = False
+
+    # -- transaction -----------------------------------------------------------------------
+
+    def begin_write(self) -> None:
+        if not self._store._write_lock.acquire(timeout=self._store.busy_timeout):
+            raise StoreBusyError(
+                f"another unit of work held the store for over {self._store.busy_timeout} s"
+            )
+        self._holds_write_lock = True
+
+    def commit(self) -> None:
+        state = self._store._state
+        with self._lock:
+            for name in KINDS:
+                self._rows[name].apply()
+                order = state.order[name]
+                if self._removed[name]:
+                    gone = self._removed[name]
+                    order[:] = [i for i in order if i not in gone]
+                for ident in self._added[name]:
+                    if ident not in self._removed[name]:
+                        bisect.insort(order, ident)
+            for layer in (self._emails, self._domains, self._refs, self._facts, self._schemas):
+                layer.apply()
+            for entry in self._history:
+                state.history.setdefault(entry.entity_id, []).append(entry)
+            for event in self._events:
+                state.events.append(
+                    StoredEvent(
+                        len(state.events) + 1,
+                        event.event_type,
+                        event.payload,
+                        event.actor,
+                        event.recorded_at,
+                    )
+                )
+        self._release()
+
+    def rollback(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._holds_write_lock:
+            self._holds_write_lock = False
+            self._store._write_lock.release()
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def load(self, kind: Kind, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Entity]:
+        rows = self._rows[kind.name]
+        with self._lock:
+            found = {i: rows.get(i) for i in ids}
+        return {i: e for i, e in found.items() if e is not None}
+
+    def insert(self, kind: Kind, entities: Sequence[Entity]) -> None:
+        rows = self._rows[kind.name]
+        removed = self._removed[kind.name]
+        new = []
+        for entity in entities:
+            rows.set(entity.id, entity)
+            self._index(kind, None, entity)
+            if entity.id in removed:  # deleted and added again in this transaction
+                removed.discard(entity.id)
+            else:
+                new.append(entity.id)
+        new.sort()
+        added = self._added[kind.name]
+        if added and new and new[0] < added[-1]:
+            added[:] = sorted([*added, *new])
+        else:
+            added.extend(new)
+
+    def replace(self, kind: Kind, entity: Entity, expected_version: int) -> bool:
+        rows = self._rows[kind.name]
+        with self._lock:
+            current = rows.get(entity.id)
+        if current is None or current.version != expected_version:
+            return False
+        rows.set(entity.id, entity)
+        self._index(kind, current, entity)
+        return True
+
+    def remove(self, kind: Kind, entity_id: uuid.UUID, expected_version: int) -> bool:
+        rows = self._rows[kind.name]
+        with self._lock:
+            current = rows.get(entity_id)
+        if current is None or current.version != expected_version:
+            return False
+        rows.delete(entity_id)
+        self._removed[kind.name].add(entity_id)
+        self._index(kind, current, None)
+        return True
+
+    def _index(self, kind: Kind, old: Entity | None, new: Entity | None) -> None:
+        """Keep the email, domain and reference indexes in step with a row change."""
+        ident = (new or old).id  # type: ignore[union-attr]
+        if kind.name == "contact":
+            self._reindex(self._emails, _email_keys(old), _email_keys(new), ident)
+        elif kind.name == "company":
+            self._reindex(self._domains, _domain_keys(old), _domain_keys(new), ident)
+        before = {i for _r, i in kind.ref_ids(old)} if old else set()
+        after = {i for _r, i in kind.ref_ids(new)} if new else set()
+        self._reindex(self._refs, before, after, (kind.name, ident))
+
+    def _reindex(self, layer: _Layer[Any, Any], old: set[Any], new: set[Any], item: Any) -> None:
+        with self._lock:
+            for key in old - new:
+                layer.set(key, (layer.get(key) or frozenset()) - {item})
+            for key in new - old:
+                layer.set(key, (layer.get(key) or frozenset()) | {item})
+
+    def scan(
+        self, kind: Kind, after: uuid.UUID | None, limit: int, include_archived: bool
+    ) -> list[Entity]:
+        rows = self._rows[kind.name]
+        added = self._added[kind.name]
+        result: list[Entity] = []
+        cursor = after
+        with self._lock:
+            order = self._store._state.order[kind.name]
+            while len(result) < limit:
+                start = 0 if cursor is None else bisect.bisect_right(order, cursor)
+                extra_start = 0 if cursor is None else bisect.bisect_right(added, cursor)
+                candidates = list(
+                    heapq.merge(
+                        order[start : start + limit], added[extra_start : extra_start + limit]
+                    )
+                )[:limit]
+                if not candidates:
+                    break
+                for ident in candidates:
+                    entity = rows.get(ident)  # None once removed in this transaction
+                    if entity is not None and (include_archived or entity.archived_at is None):
+                        result.append(entity)
+                        if len(result) == limit:
+                            break
+                cursor = candidates[-1]
+        return result
+
+    def scan_iter(
+        self, kind: Kind, after: uuid.UUID | None, include_archived: bool, batch_size: int
+    ) -> Iterator[Entity]:
+        cursor = after
+        while True:
+            page = self.scan(kind, cursor, batch_size, include_archived)
+            yield from page
+            if len(page) < batch_size:
+                return
+            cursor = page[-1].id
+
+    def count(self, kind: Kind, include_archived: bool) -> int:
+        total = 0
+        for entity in self.scan_iter(kind, None, include_archived, 10_000):
+            total += 1
+            del entity
+        return total
+
+    def existing(self, kind: Kind, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        rows = self._rows[kind.name]
+        with self._lock:
+            return {i for i in ids if rows.get(i) is not None}
+
+    def referrers(self, kind: Kind, entity_id: uuid.UUID, limit: int) -> list[str]:
+        with self._lock:
+            pointing = sorted(self._refs.get(entity_id) or ())
+        return [f"{name} {ident}" for name, ident in pointing if ident != entity_id][:limit]
+
+    def related(self, kind: Kind, record_id: uuid.UUID, limit: int) -> list[Entity]:
+        with self._lock:
+            ids = [i for name, i in self._refs.get(record_id) or () if name == kind.name]
+        found = [e for e in self.load(kind, ids).values() if e.archived_at is None]
+        found.sort(key=lambda e: (getattr(e, kind.time_field), e.id), reverse=True)
+        return found[:limit]
+
+    def contacts_by_email(self, match_key: str) -> list[Contact]:
+        return self._live(KINDS["contact"], self._emails, match_key)  # type: ignore[return-value]
+
+    def companies_by_domain(self, domain: str) -> list[Company]:
+        return self._live(KINDS["company"], self._domains, domain)  # type: ignore[return-value]
+
+    def _live(self, kind: Kind, index: _Layer[str, frozenset[uuid.UUID]], key: str) -> list[Entity]:
+        with self._lock:
+            ids = sorted(index.get(key) or ())
+        return [e for e in self.load(kind, ids).values() if e.archived_at is None]
+
+    # -- facts, history, events, schemas ---------------------------------------------------
+
+    def facts(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, RecordFacts]:
+        with self._lock:
+            found = {i: self._facts.get(i) for i in ids}
+        return {i: f for i, f in found.items() if f is not None}
+
+    def fact_sources(
+        self, ids: Sequence[uuid.UUID], order_statuses: Sequence[str]
+    ) -> tuple[list[ActivitySource], list[OrderSource]]:
+        activities: list[ActivitySource] = []
+        orders: list[OrderSource] = []
+        counted = set(order_statuses)
+        for record in ids:
+            for entity in self.related(KINDS["activity"], record, 10**12):
+                activities.append((record, str(entity.kind.value), entity.occurred_at))  # type: ignore[attr-defined]
+            for entity in self.related(KINDS["order"], record, 10**12):
+                if entity.status.value in counted:  # type: ignore[attr-defined]
+                    total = entity.total  # type: ignore[attr-defined]
+                    orders.append((record, total.currency, total.amount, entity.placed_at))  # type: ignore[attr-defined]
+        return activities, orders
+
+    def put_facts(self, ids: Sequence[uuid.UUID], facts: Sequence[RecordFacts]) -> None:
+        for ident in ids:
+            self._facts.delete(ident)
+        for fact in facts:
+            self._facts.set(fact.record_id, fact)
+
+    def append_history(self, entries: Sequence[HistoryEntry]) -> None:
+        self._history.extend(entries)
+
+    def append_events(self, events: Sequence[PendingEvent]) -> None:
+        self._events.extend(events)
+
+    def load_schema(self, kind: str) -> CustomFieldSchema | None:
+        with self._lock:
+            return self._schemas.get(kind)
+
+    def store_schema(self, schema: CustomFieldSchema) -> None:
+        self._schemas.set(schema.entity, schema)
+
+
+def _email_keys(entity: Entity | None) -> set[str]:
+    if not isinstance(entity, Contact):
+        return set()
+    return {e.match_key for e in entity.emails}
+
+
+def _domain_keys(entity: Entity | None) -> set[str]:
+    if not isinstance(entity, Company) or entity.domain is None:
+        return set()
+    return {entity.domain}
+
+
+class MemoryStore:
+    """A store in this process's memory: ``crmkit.open_store("memory://")``.
+
+    Args:
+        clock: Where history, events and archive times get "now" from.
+        busy_timeout: Seconds a writing unit of work waits for another writer to finish.
+    """
+
+    def __init__(self, clock: Clock | None = None, *, busy_timeout: float = 5.0) -> None:
+        self.clock = resolve_clock(clock)
+        self.busy_timeout = busy_timeout
+        self._state = _State()
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        self._closed = False
+
+    def unit_of_work(
+        self, actor: str | None = None, *, readonly: bool = False
+    ) -> BackendUnitOfWork:
+        """Start a unit of work (use it in a ``with`` block)."""
+        if self._closed:
+            raise StorageError("the store is closed")
+        return BackendUnitOfWork(lambda: _MemoryBackend(self), self.clock, actor, readonly)
+
+    def history(self, entity_id: uuid.UUID) -> list[HistoryEntry]:
+        """Return every recorded change of a record, oldest first."""
+        with self._lock:
+            return list(self._state.history.get(entity_id, ()))
+
+    def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Return outbox events after position `after`, in commit order."""
+        with self._lock:
+            end = None if limit is None else max(after, 0) + limit
+            return self._state.events[max(after, 0) : end]
+
+    def close(self) -> None:
+        """Drop the data; the store cannot be used afterwards."""
+        self._closed = True
+        self._state = _State()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

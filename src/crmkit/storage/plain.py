@@ -1,0 +1,196 @@
+"""Turning model values into plain JSON values and back, exactly.
+
+Stores use this for JSON columns, audit-history values and the outbox. Encoding is driven by
+the value; decoding by the declared type of the field, through decoders built once per type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from crmkit.model.custom_fields import CustomFields, CustomValue
+from crmkit.model.frozen_map import FrozenMap
+from crmkit.values.email import EmailAddress
+from crmkit.values.money import Money
+from crmkit.values.phone import PhoneNumber
+
+__all__ = [
+    "custom_from_plain",
+    "custom_to_plain",
+    "decoder_for",
+    "field_types",
+    "is_empty",
+    "to_plain",
+]
+
+Decoder = Callable[[Any], Any]
+
+
+def to_plain(value: Any) -> Any:
+    """Return `value` as JSON-ready data (str, int, float, bool, None, list, dict)."""
+    if value is None or (
+        isinstance(value, bool | int | float) and not isinstance(value, enum.Enum)
+    ):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Money):
+        return [str(value.amount), value.currency]
+    if isinstance(value, EmailAddress):
+        return [value.normalized, value.original]
+    if isinstance(value, PhoneNumber):
+        return value.e164
+    if isinstance(value, FrozenMap):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, frozenset | set):
+        return sorted(to_plain(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [to_plain(v) for v in value]
+    if attrs.has(type(value)):
+        return {
+            f.name: to_plain(getattr(value, f.name))
+            for f in attrs.fields(type(value))
+            if getattr(value, f.name) is not None
+        }
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def is_empty(value: object) -> bool:
+    """Whether a field value is "nothing": None or an empty collection."""
+    return value is None or (
+        isinstance(value, tuple | frozenset | FrozenMap | list | dict) and not value
+    )
+
+
+# -- custom fields: typed, because one field may hold any of several types --------------------
+
+_CUSTOM_TAGS: dict[type, str] = {
+    bool: "b",
+    int: "i",
+    Decimal: "d",
+    str: "s",
+    dt.datetime: "t",
+    dt.date: "D",
+    frozenset: "m",
+}
+_CUSTOM_DECODERS: dict[str, Decoder] = {
+    "b": bool,
+    "i": int,
+    "d": Decimal,
+    "s": str,
+    "t": dt.datetime.fromisoformat,
+    "D": dt.date.fromisoformat,
+    "m": frozenset,
+}
+
+
+def custom_to_plain(values: CustomFields) -> dict[str, list[Any]]:
+    """Encode custom values with their type: ``{"seats": ["i", 5]}``."""
+    return {key: [_CUSTOM_TAGS[type(v)], to_plain(v)] for key, v in values.items()}
+
+
+def custom_from_plain(data: dict[str, list[Any]] | None) -> CustomFields:
+    """Decode what `custom_to_plain` wrote."""
+    if not data:
+        return _EMPTY
+    return FrozenMap({k: _custom_value(tag, v) for k, (tag, v) in data.items()})
+
+
+def _custom_value(tag: str, value: Any) -> CustomValue:
+    result: CustomValue = _CUSTOM_DECODERS[tag](value)
+    return result
+
+
+_EMPTY: CustomFields = FrozenMap()
+
+
+# -- decoding, driven by declared types ----------------------------------------------------
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """Return the resolved type of every attrs field of `cls`."""
+    return typing.get_type_hints(cls)
+
+
+@functools.cache
+def decoder_for(tp: Any) -> Decoder:
+    """Return a function turning plain data back into a value of type `tp`."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) != 1:
+            raise TypeError(f"cannot decode the union {tp}")
+        decode = decoder_for(inner[0])
+        return lambda v: None if v is None else decode(v)
+    if origin is tuple:
+        item = decoder_for(args[0])
+        return lambda v: tuple(item(x) for x in v)
+    if origin is frozenset:
+        item = decoder_for(args[0])
+        return lambda v: frozenset(item(x) for x in v)
+    if origin is FrozenMap:
+        value_decoder = decoder_for(args[1])
+        return lambda v: FrozenMap({k: value_decoder(x) for k, x in v.items()})
+    if tp is CustomValue:
+        raise TypeError("custom values are decoded with custom_from_plain")
+    simple = _SIMPLE.get(tp)
+    if simple is not None:
+        return simple
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp
+    if isinstance(tp, type) and attrs.has(tp):
+        return _attrs_decoder(tp)
+    raise TypeError(f"no decoder for {tp!r}")
+
+
+def _attrs_decoder(cls: type) -> Decoder:
+    hints = field_types(cls)
+    decoders = {f.name: decoder_for(hints[f.name]) for f in attrs.fields(cls)}
+
+    def decode(data: dict[str, Any]) -> Any:
+        return cls(**{k: decoders[k](v) for k, v in data.items()})
+
+    return decode
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_SIMPLE: dict[Any, Decoder] = {
+    str: _identity,
+    int: _identity,
+    bool: _identity,
+    float: float,
+    Decimal: Decimal,
+    uuid.UUID: uuid.UUID,
+    dt.datetime: dt.datetime.fromisoformat,
+    dt.date: dt.date.fromisoformat,
+    dt.timedelta: lambda v: dt.timedelta(microseconds=v),
+    Money: lambda v: Money(Decimal(v[0]), v[1]),
+    EmailAddress: lambda v: EmailAddress(normalized=v[0], original=v[1]),
+    PhoneNumber: lambda v: PhoneNumber(e164=v),
+}

@@ -1,0 +1,585 @@
+"""The storage contract, written once over an adapter's `Backend`.
+
+Validation of what is stored, optimistic versions, audit history, derived facts, the outbox
+and custom-field schemas all live here, so every adapter behaves the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+import attrs
+
+from crmkit.clock import Clock
+from crmkit.errors import (
+    ConcurrencyError,
+    NotFoundError,
+    Problem,
+    ReferencedError,
+    StorageError,
+    ValidationError,
+)
+from crmkit.model.company import Company, normalize_domain
+from crmkit.model.contact import Contact
+from crmkit.model.custom_fields import CustomFieldSchema
+from crmkit.model.entity import Entity
+from crmkit.model.frozen_map import FrozenMap
+from crmkit.storage.backend import Backend, PendingEvent
+from crmkit.storage.kinds import KINDS, Kind
+from crmkit.storage.plain import is_empty, to_plain
+from crmkit.storage.protocol import DomainEvent, FieldChange, HistoryEntry, Progress, RecordFacts
+from crmkit.values.email import EmailAddress
+from crmkit.values.enums import OrderStatus
+
+__all__ = ["COUNTED_ORDER_STATUSES", "BackendUnitOfWork", "EntityRepository"]
+
+E = TypeVar("E", bound=Entity)
+
+COUNTED_ORDER_STATUSES: tuple[str, ...] = tuple(
+    s.value for s in OrderStatus if s not in (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
+)
+"""Orders in these statuses count in a record's facts; cancelled and refunded ones do not."""
+
+_NOT_IN_HISTORY = frozenset({"version", "updated_at"})
+_FACT_KINDS = frozenset({"activity", "order"})
+
+
+class EntityRepository(Generic[E]):
+    """The records of one kind inside a unit of work; see `crmkit.storage.protocol.Repository`."""
+
+    def __init__(self, uow: BackendUnitOfWork, kind: Kind) -> None:
+        self._uow = uow
+        self._kind = kind
+
+    @property
+    def _backend(self) -> Backend:
+        return self._uow._live_backend()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add(self, entity: E) -> E:
+        """Store a new entity; return it as stored (version 1)."""
+        self._uow._write()
+        stored = self._prepare_new([entity])
+        self._backend.insert(self._kind, stored)
+        self._after_write(stored, [], "added")
+        return stored[0]
+
+    def add_many(
+        self, entities: Iterable[E], *, batch_size: int = 1000, progress: Progress | None = None
+    ) -> int:
+        """Store many new entities in batches; all or nothing; return how many were stored."""
+        if batch_size < 1:
+            raise ValidationError.single("batch_size", batch_size, "must be at least 1")
+        self._uow._write()
+        total = len(entities) if isinstance(entities, Sequence) else None
+        done = 0
+        problems: list[Problem] = []
+        seen: set[uuid.UUID] = set()
+        iterator = iter(entities)
+        while batch := list(itertools.islice(iterator, batch_size)):
+            try:
+                stored = self._prepare_new(batch, first_row=done, seen=seen)
+            except ValidationError as error:
+                problems.extend(error.problems)
+                stored = []
+            if not problems:
+                self._backend.insert(self._kind, stored)
+                self._after_write(stored, [], "added")
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+        if problems:
+            self._uow._fail()
+            raise ValidationError(problems)
+        return done
+
+    def update(self, entity: E) -> E:
+        """Store a changed entity; return it with its version increased by one."""
+        self._uow._write()
+        current = self._current(entity)
+        problems = self._check(entity, previous=current)
+        if problems:
+            raise ValidationError(problems)
+        stored = attrs.evolve(entity, version=entity.version + 1)
+        self._replace(stored, entity.version)
+        self._after_write([stored], [current], "updated")
+        return stored
+
+    def archive(self, entity: E) -> E:
+        """Hide the entity from iter, count and searches."""
+        return self._set_archived(entity, self._uow.clock.now(), "archived")
+
+    def restore(self, entity: E) -> E:
+        """Undo `archive`."""
+        return self._set_archived(entity, None, "restored")
+
+    def delete(self, entity: E) -> None:
+        """Delete the entity for good, unless other records refer to it."""
+        self._uow._write()
+        current = self._current(entity)
+        referrers = self._backend.referrers(self._kind, entity.id, 20)
+        if referrers:
+            raise ReferencedError(self._kind.name, entity.id, tuple(referrers))
+        if not self._backend.remove(self._kind, entity.id, entity.version):
+            raise self._stale(entity)
+        self._uow._history(self._kind, entity.id, 0, "deleted", _diff(current, None))
+        if self._kind.name in _FACT_KINDS:
+            self._uow._refresh_facts(_fact_ids(self._kind, [current]))
+
+    def _set_archived(self, entity: E, when: dt.datetime | None, action: str) -> E:
+        self._uow._write()
+        current = self._current(entity)
+        stored = attrs.evolve(current, archived_at=when, version=entity.version + 1)
+        self._replace(stored, entity.version)
+        self._after_write([stored], [current], action)
+        return stored
+
+    def _current(self, entity: E) -> E:
+        found = self._backend.load(self._kind, [entity.id]).get(entity.id)
+        if found is None:
+            raise NotFoundError(self._kind.name, entity.id)
+        if found.version != entity.version:
+            raise self._stale(entity, found.version)
+        return found  # type: ignore[return-value]
+
+    def _replace(self, stored: E, expected: int) -> None:
+        if not self._backend.replace(self._kind, stored, expected):
+            raise self._stale(stored)
+
+    def _stale(self, entity: Entity, stored_version: int | None = None) -> ConcurrencyError:
+        now = f" (stored: {stored_version})" if stored_version is not None else ""
+        return ConcurrencyError(
+            f"{self._kind.name} {entity.id} changed since version {entity.version} was read{now}: "
+            "re-read it and retry"
+        )
+
+    def _prepare_new(
+        self, batch: Sequence[E], *, first_row: int = 0, seen: set[uuid.UUID] | None = None
+    ) -> list[E]:
+        seen = set() if seen is None else seen
+        problems: list[Problem] = []
+        for offset, entity in enumerate(batch):
+            row = first_row + offset
+            if not isinstance(entity, self._kind.cls):
+                problems.append(
+                    Problem("entity", type(entity).__name__, f"is not a {self._kind.name}", row)
+                )
+                continue
+            if entity.version != 0:
+                problems.append(
+                    Problem("version", entity.version, "is not 0: was it stored already?", row)
+                )
+            if entity.id in seen:
+                problems.append(Problem("id", str(entity.id), "appears twice in the batch", row))
+            seen.add(entity.id)
+        if problems:
+            raise ValidationError(problems)
+        taken = self._backend.existing(self._kind, [e.id for e in batch])
+        problems.extend(
+            Problem("id", str(e.id), f"is taken: that {self._kind.name} is stored already", row)
+            for row, e in enumerate(batch, first_row)
+            if e.id in taken
+        )
+        problems.extend(self._check_many(batch, first_row, seen))
+        if problems:
+            raise ValidationError(problems)
+        return [attrs.evolve(e, version=1) for e in batch]
+
+    def _check(self, entity: E, previous: E | None) -> list[Problem]:
+        return self._check_many([entity], None, {entity.id}, previous)
+
+    def _check_many(
+        self,
+        batch: Sequence[E],
+        first_row: int | None,
+        batch_ids: set[uuid.UUID],
+        previous: E | None = None,
+    ) -> list[Problem]:
+        """Check references and custom fields of a batch; one look-up per referenced kind."""
+        problems: list[Problem] = []
+        wanted: dict[str, set[Any]] = {}
+        for entity in batch:
+            for ref, ident in self._kind.ref_ids(entity):
+                wanted.setdefault(ref.target, set()).add(ident)
+        found: dict[str, set[Any]] = {}
+        for target, ids in wanted.items():
+            found[target] = self._backend.existing(KINDS[target], sorted(ids))
+            if target == self._kind.name:
+                found[target] |= batch_ids
+        schema = self._uow._schema(self._kind.name)
+        for offset, entity in enumerate(batch):
+            row = None if first_row is None else first_row + offset
+            for ref, ident in self._kind.ref_ids(entity):
+                if ident not in found[ref.target]:
+                    problems.append(
+                        Problem(ref.field, str(ident), f"refers to no stored {ref.target}", row)
+                    )
+            if schema is not None:
+                try:
+                    schema.validate(
+                        entity.custom, previous=previous.custom if previous else FrozenMap()
+                    )
+                except ValidationError as error:
+                    problems.extend(p if row is None else p.at_row(row) for p in error.problems)
+        return problems
+
+    def _after_write(self, stored: Sequence[E], before: Sequence[E], action: str) -> None:
+        for i, entity in enumerate(stored):
+            old = before[i] if before else None
+            self._uow._history(self._kind, entity.id, entity.version, action, _diff(old, entity))
+        if self._kind.name in _FACT_KINDS:
+            self._uow._refresh_facts(_fact_ids(self._kind, [*stored, *before]))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, entity_id: uuid.UUID) -> E:
+        """Return the entity with that id, or raise `NotFoundError`."""
+        found = self._backend.load(self._kind, [entity_id]).get(entity_id)
+        if found is None:
+            raise NotFoundError(self._kind.name, entity_id)
+        return found  # type: ignore[return-value]
+
+    def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, E]:
+        """Return the entities found among `ids`, keyed by id."""
+        wanted = list(dict.fromkeys(ids))
+        return self._backend.load(self._kind, wanted)  # type: ignore[return-value]
+
+    def iter(
+        self,
+        *,
+        after: uuid.UUID | None = None,
+        limit: int | None = None,
+        include_archived: bool = False,
+        batch_size: int = 1000,
+    ) -> Iterator[E]:
+        """Stream entities in id order, `batch_size` at a time."""
+        if batch_size < 1:
+            raise ValidationError.single("batch_size", batch_size, "must be at least 1")
+        if limit is not None and limit < 0:
+            raise ValidationError.single("limit", limit, "must not be negative")
+        backend = self._backend
+        stream = backend.scan_iter(self._kind, after, include_archived, batch_size)
+        if limit is not None:
+            stream = itertools.islice(stream, limit)
+        return stream  # type: ignore[return-value]
+
+    def count(self, *, include_archived: bool = False) -> int:
+        """Count the live entities (all with `include_archived`)."""
+        return self._backend.count(self._kind, include_archived)
+
+    def related(self, record_id: uuid.UUID, *, limit: int = 100) -> list[E]:
+        """Return live entities relating to a record, newest first."""
+        if limit < 1:
+            raise ValidationError.single("limit", limit, "must be at least 1")
+        return self._backend.related(self._kind, record_id, limit)  # type: ignore[return-value]
+
+    def facts(self, record_id: uuid.UUID) -> RecordFacts:
+        """Return the facts the store keeps about a record."""
+        return self._backend.facts([record_id]).get(record_id) or RecordFacts(record_id)
+
+
+class ContactRepository(EntityRepository[Contact]):
+    """Contacts, with look-up by email."""
+
+    def find_by_email(self, email: str) -> list[Contact]:
+        """Return live contacts having that address among their emails (by match key)."""
+        key = (email if isinstance(email, EmailAddress) else EmailAddress.parse(email)).match_key
+        return self._backend.contacts_by_email(key)
+
+
+class CompanyRepository(EntityRepository[Company]):
+    """Companies, with look-up by web domain."""
+
+    def find_by_domain(self, domain: str) -> list[Company]:
+        """Return live companies with that web domain, given in any form."""
+        normal = normalize_domain(domain)
+        return [] if normal is None else self._backend.companies_by_domain(normal)
+
+
+class CustomFieldRegistry:
+    """The stored custom-field schemas of a unit of work's store."""
+
+    def __init__(self, uow: BackendUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, kind: str) -> CustomFieldSchema:
+        """Return the current schema of `kind` (empty, version 0, if none was saved)."""
+        if kind not in KINDS:
+            raise ValidationError.single("kind", kind, f"is not one of {', '.join(KINDS)}")
+        return self._uow._schema(kind) or CustomFieldSchema(kind, (), 0)
+
+    def save(self, schema: CustomFieldSchema) -> CustomFieldSchema:
+        """Store the next version of a schema (the stored version + 1)."""
+        self._uow._write()
+        current = self.get(schema.entity)
+        problems = []
+        if schema.version != current.version + 1:
+            problems.append(
+                Problem(
+                    "version", schema.version, f"is not the next version ({current.version + 1})"
+                )
+            )
+        for old in current.fields:
+            new = schema.field(old.key)
+            if new is None:
+                problems.append(Problem(f"custom.{old.key}", old.key, "was dropped: retire it"))
+            elif new.type != old.type:
+                problems.append(
+                    Problem(
+                        f"custom.{old.key}",
+                        new.type.value,
+                        f"changes the field's type from {old.type.value}: refused",
+                    )
+                )
+        if problems:
+            raise ValidationError(problems)
+        self._uow._live_backend().store_schema(schema)
+        self._uow._schemas[schema.entity] = schema
+        before = {f.key: f.to_dict() for f in current.fields}
+        changes = tuple(
+            FieldChange(f"custom.{f.key}", before.get(f.key), f.to_dict())
+            for f in schema.fields
+            if before.get(f.key) != f.to_dict()
+        )
+        schema_id = uuid.uuid5(_SCHEMA_NAMESPACE, schema.entity)
+        self._uow._history_entry(
+            schema_id, "custom_field_schema", schema.version, "updated", changes
+        )
+        return schema
+
+
+_SCHEMA_NAMESPACE = uuid.UUID("5d1f0c8e-9c3a-4c57-a2a1-6f1f8e0c2b7d")
+
+
+class BackendUnitOfWork:
+    """A unit of work over one adapter transaction; the same for every adapter.
+
+    Args:
+        open_backend: Starts the adapter's transaction (called on entering).
+        clock: The store's clock, for history, events and archive times.
+        actor: Who the changes are attributed to.
+        readonly: Refuse writes.
+    """
+
+    def __init__(
+        self,
+        open_backend: Callable[[], Backend],
+        clock: Clock,
+        actor: str | None,
+        readonly: bool,
+    ) -> None:
+        self._open_backend = open_backend
+        self.clock = clock
+        self._actor = actor
+        self._readonly = readonly
+        self._backend: Backend | None = None
+        self._writing = False
+        self._failed = False
+        self._done = False
+        self._events: list[PendingEvent] = []
+        self._history_entries: list[HistoryEntry] = []
+        self._schemas: dict[str, CustomFieldSchema | None] = {}
+        self.contacts = ContactRepository(self, KINDS["contact"])
+        self.companies = CompanyRepository(self, KINDS["company"])
+        self.leads: EntityRepository[Any] = EntityRepository(self, KINDS["lead"])
+        self.deals: EntityRepository[Any] = EntityRepository(self, KINDS["deal"])
+        self.activities: EntityRepository[Any] = EntityRepository(self, KINDS["activity"])
+        self.tasks: EntityRepository[Any] = EntityRepository(self, KINDS["task"])
+        self.orders: EntityRepository[Any] = EntityRepository(self, KINDS["order"])
+        self.custom_fields = CustomFieldRegistry(self)
+
+    @property
+    def actor(self) -> str | None:
+        """Who the changes of this unit of work are attributed to."""
+        return self._actor
+
+    def repository(self, kind: str) -> EntityRepository[Any]:
+        """Return the repository of a kind by name (``"contact"`` → `contacts`)."""
+        repositories: dict[str, EntityRepository[Any]] = {
+            "contact": self.contacts,
+            "company": self.companies,
+            "lead": self.leads,
+            "deal": self.deals,
+            "activity": self.activities,
+            "task": self.tasks,
+            "order": self.orders,
+        }
+        return repositories[kind]
+
+    def record(self, event: DomainEvent) -> None:
+        """Add an event to the outbox, stored if and when this unit of work commits."""
+        event_type = getattr(event, "event_type", None)
+        if not isinstance(event_type, str) or not event_type or not hasattr(event, "to_dict"):
+            raise ValidationError.single(
+                "event", type(event).__name__, "needs an event_type string and a to_dict()"
+            )
+        self._write()
+        try:
+            payload = json.loads(json.dumps(dict(event.to_dict()), default=_json_default))
+        except (TypeError, ValueError) as error:
+            raise ValidationError.single(
+                "event", event_type, f"is not JSON-ready: {error}"
+            ) from None
+        self._events.append(PendingEvent(event_type, payload, self._actor, self.clock.now()))
+
+    # -- the transaction -------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        if self._backend is not None or self._done:
+            raise StorageError("a unit of work can be entered only once")
+        self._backend = self._open_backend()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        backend = self._live_backend()
+        self._done = True
+        self._backend = None
+        if exc_type is not None or self._failed:
+            backend.rollback()
+            return
+        try:
+            if self._history_entries:
+                backend.append_history(self._history_entries)
+            if self._events:
+                backend.append_events(self._events)
+            backend.commit()
+        except BaseException:
+            backend.rollback()
+            raise
+
+    def _live_backend(self) -> Backend:
+        if self._backend is None:
+            raise StorageError("the unit of work is not active: use it in a with block")
+        return self._backend
+
+    def _write(self) -> None:
+        backend = self._live_backend()
+        if self._readonly:
+            raise StorageError("this unit of work is read-only")
+        if self._failed:
+            raise StorageError("this unit of work failed and will roll back")
+        if not self._writing:
+            backend.begin_write()
+            self._writing = True
+
+    def _fail(self) -> None:
+        """Mark the unit of work so that it rolls back whatever happens next."""
+        self._failed = True
+
+    def _schema(self, kind: str) -> CustomFieldSchema | None:
+        if kind not in self._schemas:
+            self._schemas[kind] = self._live_backend().load_schema(kind)
+        return self._schemas[kind]
+
+    def _history(
+        self,
+        kind: Kind,
+        entity_id: uuid.UUID,
+        version: int,
+        action: str,
+        changes: tuple[FieldChange, ...],
+    ) -> None:
+        self._history_entry(entity_id, kind.name, version, action, changes)
+
+    def _history_entry(
+        self,
+        entity_id: uuid.UUID,
+        kind: str,
+        version: int,
+        action: str,
+        changes: tuple[FieldChange, ...],
+    ) -> None:
+        self._history_entries.append(
+            HistoryEntry(entity_id, kind, version, action, self._actor, self.clock.now(), changes)
+        )
+
+    def _refresh_facts(self, ids: set[uuid.UUID]) -> None:
+        if not ids:
+            return
+        backend = self._live_backend()
+        wanted = sorted(ids)
+        activities, orders = backend.fact_sources(wanted, COUNTED_ORDER_STATUSES)
+        backend.put_facts(wanted, compute_facts(activities, orders))
+
+
+def compute_facts(
+    activities: Iterable[tuple[uuid.UUID, str, dt.datetime]],
+    orders: Iterable[tuple[uuid.UUID, str, Decimal, dt.datetime]],
+) -> list[RecordFacts]:
+    """Fold activity and order sources into one `RecordFacts` per record."""
+    last_activity: dict[uuid.UUID, dt.datetime] = {}
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for record, kind, at in activities:
+        if record not in last_activity or at > last_activity[record]:
+            last_activity[record] = at
+        per_kind = counts.setdefault(record, {})
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+    order_count: dict[uuid.UUID, int] = {}
+    totals: dict[uuid.UUID, dict[str, Decimal]] = {}
+    last_order: dict[uuid.UUID, dt.datetime] = {}
+    for record, currency, amount, placed in orders:
+        order_count[record] = order_count.get(record, 0) + 1
+        per_currency = totals.setdefault(record, {})
+        per_currency[currency] = per_currency.get(currency, Decimal(0)) + amount
+        if record not in last_order or placed > last_order[record]:
+            last_order[record] = placed
+    return [
+        RecordFacts(
+            record_id=record,
+            last_activity_at=last_activity.get(record),
+            activity_counts=FrozenMap(counts.get(record, {})),
+            order_count=order_count.get(record, 0),
+            order_totals=FrozenMap(totals.get(record, {})),
+            last_order_at=last_order.get(record),
+        )
+        for record in sorted({*last_activity, *order_count})
+    ]
+
+
+def _fact_ids(kind: Kind, entities: Iterable[Entity]) -> set[uuid.UUID]:
+    ids: set[uuid.UUID] = set()
+    for entity in entities:
+        for _ref, ident in kind.ref_ids(entity):
+            ids.add(ident)  # type: ignore[arg-type]
+    return ids
+
+
+def _diff(old: Entity | None, new: Entity | None) -> tuple[FieldChange, ...]:
+    """Return the changed fields between two versions of a record, as plain values."""
+    sample = new if new is not None else old
+    assert sample is not None
+    changes = []
+    for field in attrs.fields(type(sample)):
+        name = field.name
+        if name in _NOT_IN_HISTORY:
+            continue
+        before = getattr(old, name) if old is not None else None
+        after = getattr(new, name) if new is not None else None
+        if before == after or (is_empty(before) and is_empty(after)):
+            continue
+        changes.append(FieldChange(name, _plain_or_none(before), _plain_or_none(after)))
+    return tuple(changes)
+
+
+def _plain_or_none(value: object) -> Any:
+    return None if is_empty(value) else to_plain(value)
+
+
+def _json_default(value: object) -> Any:
+    try:
+        return to_plain(value)
+    except TypeError:
+        raise TypeError(f"{type(value).__name__} is not JSON-ready") from None
