@@ -301,14 +301,45 @@ class CustomFieldRegistry(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: repositories for every kind, the outbox and custom-field schemas."""
 
-    contacts: ContactRepository
-    companies: CompanyRepository
-    leads: Repository[Lead]
-    deals: Repository[Deal]
-    activities: Repository[Activity]
-    tasks: Repository[Task]
-    orders: Repository[Order]
-    custom_fields: CustomFieldRegistry
+    @property
+    def contacts(self) -> ContactRepository:
+        """The contacts."""
+        ...
+
+    @property
+    def companies(self) -> CompanyRepository:
+        """The companies."""
+        ...
+
+    @property
+    def leads(self) -> Repository[Lead]:
+        """The leads."""
+        ...
+
+    @property
+    def deals(self) -> Repository[Deal]:
+        """The deals, with their stage history."""
+        ...
+
+    @property
+    def activities(self) -> Repository[Activity]:
+        """The activity log."""
+        ...
+
+    @property
+    def tasks(self) -> Repository[Task]:
+        """The follow-up tasks."""
+        ...
+
+    @property
+    def orders(self) -> Repository[Order]:
+        """The orders."""
+        ...
+
+    @property
+    def custom_fields(self) -> CustomFieldRegistry:
+        """The stored custom-field schemas."""
+        ...
 
     @property
     def actor(self) -> str | None:

@@ -26,11 +26,16 @@ from crmkit.errors import (
     StorageError,
     ValidationError,
 )
+from crmkit.model.activity import Activity
 from crmkit.model.company import Company, normalize_domain
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
+from crmkit.model.deal import Deal
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
+from crmkit.model.lead import Lead
+from crmkit.model.order import Order
+from crmkit.model.task import Task
 from crmkit.storage.backend import Backend, PendingEvent
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.plain import is_empty, to_plain
@@ -389,11 +394,11 @@ class BackendUnitOfWork:
         self._schemas: dict[str, CustomFieldSchema | None] = {}
         self.contacts = ContactRepository(self, KINDS["contact"])
         self.companies = CompanyRepository(self, KINDS["company"])
-        self.leads: EntityRepository[Any] = EntityRepository(self, KINDS["lead"])
-        self.deals: EntityRepository[Any] = EntityRepository(self, KINDS["deal"])
-        self.activities: EntityRepository[Any] = EntityRepository(self, KINDS["activity"])
-        self.tasks: EntityRepository[Any] = EntityRepository(self, KINDS["task"])
-        self.orders: EntityRepository[Any] = EntityRepository(self, KINDS["order"])
+        self.leads: EntityRepository[Lead] = EntityRepository(self, KINDS["lead"])
+        self.deals: EntityRepository[Deal] = EntityRepository(self, KINDS["deal"])
+        self.activities: EntityRepository[Activity] = EntityRepository(self, KINDS["activity"])
+        self.tasks: EntityRepository[Task] = EntityRepository(self, KINDS["task"])
+        self.orders: EntityRepository[Order] = EntityRepository(self, KINDS["order"])
         self.custom_fields = CustomFieldRegistry(self)
 
     @property

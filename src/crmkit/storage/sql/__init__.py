@@ -1,0 +1,1 @@
+"""What the SQL adapters share: row codecs, the schema and its migrations, one backend."""

@@ -1,0 +1,507 @@
+"""One SQL transaction, for any DB-API driver, spelled through a `Dialect`.
+
+No value is ever formatted into SQL: values travel as parameters; table and column names come
+only from the model (`crmkit.storage.kinds`, the row codecs).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from crmkit.model.company import Company
+from crmkit.model.contact import Contact
+from crmkit.model.custom_fields import CustomFieldSchema
+from crmkit.model.deal import StageStay
+from crmkit.model.entity import Entity
+from crmkit.model.frozen_map import FrozenMap
+from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
+from crmkit.storage.kinds import KINDS, Kind
+from crmkit.storage.protocol import FieldChange, HistoryEntry, RecordFacts, StoredEvent
+from crmkit.storage.sql.dialect import Dialect
+from crmkit.storage.sql.rows import RowCodec, StayCodec
+
+__all__ = ["SqlBackend", "read_events", "read_history"]
+
+_CHUNK = 500
+_TAGGED = frozenset({"contact", "company", "deal", "lead"})
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlBackend:
+    """The row-moving half of a unit of work over a DB-API connection.
+
+    Subclasses (one per database) provide `begin_write`, `commit` and `rollback`, and may
+    override `_cursor` to translate driver errors.
+
+    Args:
+        connection: An open DB-API connection, used by this transaction alone.
+        dialect: How the database spells types and values.
+        codecs: The row codec of each kind for that dialect.
+    """
+
+    def __init__(self, connection: Any, dialect: Dialect, codecs: dict[str, RowCodec]) -> None:
+        self.connection = connection
+        self.dialect = dialect
+        self.codecs = codecs
+        self.stays = StayCodec(dialect)
+        self._p = dialect.param
+        self._enc = dialect.encoders
+        self._dec = dialect.decoders
+        self._select = {
+            name: f"SELECT {', '.join(codec.names)} FROM {KINDS[name].table}"
+            for name, codec in codecs.items()
+        }
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def begin_write(self) -> None:
+        """Start the writing transaction (see the adapters)."""
+        raise NotImplementedError  # pragma: no cover - every adapter overrides it
+
+    def commit(self) -> None:
+        """Commit (see the adapters)."""
+        raise NotImplementedError  # pragma: no cover - every adapter overrides it
+
+    def rollback(self) -> None:
+        """Roll back (see the adapters)."""
+        raise NotImplementedError  # pragma: no cover - every adapter overrides it
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self.connection.cursor()
+        cursor.execute(sql, params)
+        return cursor
+
+    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.dialect.insert_rows(self.connection.cursor(), table, columns, rows)
+
+    def _marks(self, n: int) -> str:
+        return ", ".join([self._p] * n)
+
+    def _uuid(self, value: uuid.UUID | None) -> Any:
+        return self._enc["uuid"](value)
+
+    def _uuids(self, values: Sequence[uuid.UUID]) -> list[Any]:
+        encode = self._enc["uuid"]
+        return [encode(v) for v in values]
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def _decode(self, kind: Kind, rows: Sequence[Sequence[Any]]) -> list[Entity]:
+        codec = self.codecs[kind.name]
+        if not codec.has_history:
+            return [codec.decode(row) for row in rows]
+        ids = [self._dec["uuid"](row[0]) for row in rows]
+        history = self._stays(ids)
+        return [codec.decode(row, history.get(i, ())) for i, row in zip(ids, rows, strict=True)]
+
+    def _stays(self, deal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[StageStay, ...]]:
+        found: dict[uuid.UUID, list[StageStay]] = {}
+        names = ", ".join(self.stays.names)
+        for chunk in _chunks(deal_ids):
+            cursor = self._execute(
+                f"SELECT {names} FROM deal_stages WHERE deal_id IN ({self._marks(len(chunk))})"
+                " ORDER BY deal_id, seq",
+                self._uuids(chunk),
+            )
+            for row in cursor.fetchall():
+                deal_id, stay = self.stays.decode(row)
+                found.setdefault(deal_id, []).append(stay)
+        return {k: tuple(v) for k, v in found.items()}
+
+    def load(self, kind: Kind, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Entity]:
+        """Return the stored entities among `ids`, in one query per 500 ids."""
+        result: dict[uuid.UUID, Entity] = {}
+        for chunk in _chunks(list(ids)):
+            cursor = self._execute(
+                f"{self._select[kind.name]} WHERE id IN ({self._marks(len(chunk))})",
+                self._uuids(chunk),
+            )
+            for entity in self._decode(kind, cursor.fetchall()):
+                result[entity.id] = entity
+        return result
+
+    def insert(self, kind: Kind, entities: Sequence[Entity]) -> None:
+        """Insert rows and their side rows (emails, tags, deal contacts, stays)."""
+        codec = self.codecs[kind.name]
+        self._insert(kind.table, codec.names, [codec.encode(e) for e in entities])
+        self._write_side_rows(kind, entities)
+
+    def _write_side_rows(self, kind: Kind, entities: Sequence[Entity]) -> None:
+        uid = self._enc["uuid"]
+        if kind.name == "contact":
+            self._insert(
+                "contact_emails",
+                ("contact_id", "position", "match_key"),
+                [
+                    (uid(e.id), i, email.match_key)
+                    for e in entities
+                    for i, email in enumerate(e.emails)  # type: ignore[attr-defined]
+                ],
+            )
+        if kind.name in _TAGGED:
+            self._insert(
+                "record_tags",
+                ("record_id", "kind", "tag"),
+                [(uid(e.id), kind.name, tag) for e in entities for tag in e.tags],  # type: ignore[attr-defined]
+            )
+        if kind.name == "deal":
+            self._insert(
+                "deal_contacts",
+                ("deal_id", "contact_id"),
+                [(uid(e.id), uid(c)) for e in entities for c in e.contact_ids],  # type: ignore[attr-defined]
+            )
+            self._insert(
+                "deal_stages",
+                self.stays.names,
+                [row for e in entities for row in self.stays.encode(e.id, e.stage_history)],  # type: ignore[attr-defined]
+            )
+
+    def _delete_side_rows(self, kind: Kind, entity_id: uuid.UUID) -> None:
+        key = [self._uuid(entity_id)]
+        p = self._p
+        if kind.name == "contact":
+            self._execute(f"DELETE FROM contact_emails WHERE contact_id = {p}", key)
+        if kind.name in _TAGGED:
+            self._execute(f"DELETE FROM record_tags WHERE record_id = {p}", key)
+        if kind.name == "deal":
+            self._execute(f"DELETE FROM deal_contacts WHERE deal_id = {p}", key)
+            self._execute(f"DELETE FROM deal_stages WHERE deal_id = {p}", key)
+
+    def replace(self, kind: Kind, entity: Entity, expected_version: int) -> bool:
+        """Update the row if its version matches, then rewrite its side rows."""
+        codec = self.codecs[kind.name]
+        p = self._p
+        assignments = ", ".join(f"{name} = {p}" for name in codec.names[1:])
+        values = codec.encode(entity)[1:]
+        cursor = self._execute(
+            f"UPDATE {kind.table} SET {assignments} WHERE id = {p} AND version = {p}",
+            [*values, self._uuid(entity.id), expected_version],
+        )
+        if cursor.rowcount != 1:
+            return False
+        self._delete_side_rows(kind, entity.id)
+        self._write_side_rows(kind, [entity])
+        return True
+
+    def remove(self, kind: Kind, entity_id: uuid.UUID, expected_version: int) -> bool:
+        """Delete the row and its side rows if its version matches."""
+        p = self._p
+        found = self._execute(
+            f"SELECT version FROM {kind.table} WHERE id = {p}", [self._uuid(entity_id)]
+        ).fetchone()
+        if found is None or found[0] != expected_version:
+            return False
+        self._delete_side_rows(kind, entity_id)
+        cursor = self._execute(
+            f"DELETE FROM {kind.table} WHERE id = {p} AND version = {p}",
+            [self._uuid(entity_id), expected_version],
+        )
+        return bool(cursor.rowcount == 1)
+
+    def scan(
+        self, kind: Kind, after: uuid.UUID | None, limit: int, include_archived: bool
+    ) -> list[Entity]:
+        """Return a page of entities after `after` in id order (keyset paging)."""
+        p = self._p
+        where = []
+        params: list[Any] = []
+        if after is not None:
+            where.append(f"id > {p}")
+            params.append(self._uuid(after))
+        if not include_archived:
+            where.append("archived_at IS NULL")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        cursor = self._execute(
+            f"{self._select[kind.name]}{clause} ORDER BY id LIMIT {p}", [*params, limit]
+        )
+        return self._decode(kind, cursor.fetchall())
+
+    def scan_iter(
+        self, kind: Kind, after: uuid.UUID | None, include_archived: bool, batch_size: int
+    ) -> Iterator[Entity]:
+        """Stream entities page by page; memory stays at one page."""
+        cursor = after
+        while True:
+            page = self.scan(kind, cursor, batch_size, include_archived)
+            yield from page
+            if len(page) < batch_size:
+                return
+            cursor = page[-1].id
+
+    def count(self, kind: Kind, include_archived: bool) -> int:
+        """Count the rows of a kind."""
+        clause = "" if include_archived else " WHERE archived_at IS NULL"
+        return int(self._execute(f"SELECT count(*) FROM {kind.table}{clause}").fetchone()[0])
+
+    def existing(self, kind: Kind, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Return which of `ids` are stored."""
+        found: set[uuid.UUID] = set()
+        decode = self._dec["uuid"]
+        for chunk in _chunks(list(ids)):
+            cursor = self._execute(
+                f"SELECT id FROM {kind.table} WHERE id IN ({self._marks(len(chunk))})",
+                self._uuids(chunk),
+            )
+            found.update(decode(row[0]) for row in cursor.fetchall())
+        return found
+
+    def referrers(self, kind: Kind, entity_id: uuid.UUID, limit: int) -> list[str]:
+        """Describe records whose references point at the entity."""
+        p = self._p
+        key = self._uuid(entity_id)
+        decode = self._dec["uuid"]
+        found: list[str] = []
+        for other in KINDS.values():
+            for ref in other.refs:
+                if ref.target != kind.name:
+                    continue
+                if ref.many:
+                    sql = f"SELECT deal_id FROM deal_contacts WHERE {ref.target}_id = {p}"
+                else:
+                    sql = f"SELECT id FROM {other.table} WHERE {ref.field} = {p}"
+                rows = self._execute(f"{sql} LIMIT {p}", [key, limit]).fetchall()
+                found.extend(
+                    f"{other.name} {decode(r[0])}" for r in rows if decode(r[0]) != entity_id
+                )
+        return found[:limit]
+
+    def related(self, kind: Kind, record_id: uuid.UUID, limit: int) -> list[Entity]:
+        """Return live entities of `kind` linked to a record, newest first."""
+        p = self._p
+        key = self._uuid(record_id)
+        select = self._select[kind.name]
+        time = kind.time_field
+        found: dict[uuid.UUID, Entity] = {}
+        for ref in kind.refs:
+            if ref.many:
+                where = f"id IN (SELECT deal_id FROM deal_contacts WHERE contact_id = {p})"
+            else:
+                where = f"{ref.field} = {p}"
+            cursor = self._execute(
+                f"{select} WHERE {where} AND archived_at IS NULL"
+                f" ORDER BY {time} DESC, id DESC LIMIT {p}",
+                [key, limit],
+            )
+            for entity in self._decode(kind, cursor.fetchall()):
+                found[entity.id] = entity
+        ordered = sorted(found.values(), key=lambda e: (getattr(e, time), e.id), reverse=True)
+        return ordered[:limit]
+
+    def contacts_by_email(self, match_key: str) -> list[Contact]:
+        """Return live contacts with an email of that match key."""
+        kind = KINDS["contact"]
+        cursor = self._execute(
+            f"{self._select['contact']} WHERE id IN (SELECT contact_id FROM contact_emails"
+            f" WHERE match_key = {self._p}) AND archived_at IS NULL ORDER BY id",
+            [match_key],
+        )
+        return self._decode(kind, cursor.fetchall())  # type: ignore[return-value]
+
+    def companies_by_domain(self, domain: str) -> list[Company]:
+        """Return live companies with that domain."""
+        cursor = self._execute(
+            f"{self._select['company']} WHERE domain = {self._p} AND archived_at IS NULL"
+            " ORDER BY id",
+            [domain],
+        )
+        return self._decode(KINDS["company"], cursor.fetchall())  # type: ignore[return-value]
+
+    # -- facts -----------------------------------------------------------------------------
+
+    def facts(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, RecordFacts]:
+        """Return the stored facts of the records that have any."""
+        decode_id, decode_time = self._dec["uuid"], self._dec["timestamp"]
+        decode_decimal = self._dec["decimal"]
+        base: dict[uuid.UUID, tuple[Any, ...]] = {}
+        counts: dict[uuid.UUID, dict[str, int]] = {}
+        totals: dict[uuid.UUID, dict[str, Decimal]] = {}
+        for chunk in _chunks(list(ids)):
+            marks, keys = self._marks(len(chunk)), self._uuids(chunk)
+            for row in self._execute(
+                "SELECT record_id, last_activity_at, order_count, last_order_at"
+                f" FROM record_facts WHERE record_id IN ({marks})",
+                keys,
+            ).fetchall():
+                base[decode_id(row[0])] = (decode_time(row[1]), row[2], decode_time(row[3]))
+            for row in self._execute(
+                f"SELECT record_id, kind, count FROM record_activity_counts"
+                f" WHERE record_id IN ({marks})",
+                keys,
+            ).fetchall():
+                counts.setdefault(decode_id(row[0]), {})[row[1]] = row[2]
+            for row in self._execute(
+                f"SELECT record_id, currency, total FROM record_order_totals"
+                f" WHERE record_id IN ({marks})",
+                keys,
+            ).fetchall():
+                totals.setdefault(decode_id(row[0]), {})[row[1]] = decode_decimal(row[2])
+        return {
+            record: RecordFacts(
+                record_id=record,
+                last_activity_at=last_activity,
+                activity_counts=FrozenMap(counts.get(record, {})),
+                order_count=order_count,
+                order_totals=FrozenMap(totals.get(record, {})),
+                last_order_at=last_order,
+            )
+            for record, (last_activity, order_count, last_order) in base.items()
+        }
+
+    def fact_sources(
+        self, ids: Sequence[uuid.UUID], order_statuses: Sequence[str]
+    ) -> tuple[list[ActivitySource], list[OrderSource]]:
+        """Return the live activities and counted orders facts are computed from."""
+        decode_id, decode_time = self._dec["uuid"], self._dec["timestamp"]
+        decode_decimal = self._dec["decimal"]
+        activities: list[ActivitySource] = []
+        orders: list[OrderSource] = []
+        statuses = list(order_statuses)
+        for chunk in _chunks(list(ids)):
+            marks, keys = self._marks(len(chunk)), self._uuids(chunk)
+            for ref in KINDS["activity"].refs:
+                for row in self._execute(
+                    f"SELECT {ref.field}, kind, occurred_at FROM activities"
+                    f" WHERE {ref.field} IN ({marks}) AND archived_at IS NULL",
+                    keys,
+                ).fetchall():
+                    activities.append((decode_id(row[0]), row[1], decode_time(row[2])))
+            for ref in KINDS["order"].refs:
+                for row in self._execute(
+                    f"SELECT {ref.field}, total_currency, total, placed_at FROM orders"
+                    f" WHERE {ref.field} IN ({marks}) AND archived_at IS NULL"
+                    f" AND status IN ({self._marks(len(statuses))})",
+                    [*keys, *statuses],
+                ).fetchall():
+                    orders.append(
+                        (decode_id(row[0]), row[1], decode_decimal(row[2]), decode_time(row[3]))
+                    )
+        return activities, orders
+
+    def put_facts(self, ids: Sequence[uuid.UUID], facts: Sequence[RecordFacts]) -> None:
+        """Replace the stored facts of `ids`."""
+        for chunk in _chunks(list(ids)):
+            marks, keys = self._marks(len(chunk)), self._uuids(chunk)
+            for table in ("record_facts", "record_activity_counts", "record_order_totals"):
+                self._execute(f"DELETE FROM {table} WHERE record_id IN ({marks})", keys)
+        uid, time, dec = self._enc["uuid"], self._enc["timestamp"], self._enc["decimal"]
+        self._insert(
+            "record_facts",
+            ("record_id", "last_activity_at", "activity_count", "order_count", "last_order_at"),
+            [
+                (
+                    uid(f.record_id),
+                    time(f.last_activity_at),
+                    f.activity_count,
+                    f.order_count,
+                    time(f.last_order_at),
+                )
+                for f in facts
+            ],
+        )
+        self._insert(
+            "record_activity_counts",
+            ("record_id", "kind", "count"),
+            [(uid(f.record_id), k, n) for f in facts for k, n in f.activity_counts.items()],
+        )
+        self._insert(
+            "record_order_totals",
+            ("record_id", "currency", "total"),
+            [(uid(f.record_id), c, dec(t)) for f in facts for c, t in f.order_totals.items()],
+        )
+
+    # -- history, events, schemas ----------------------------------------------------------
+
+    def append_history(self, entries: Sequence[HistoryEntry]) -> None:
+        """Write audit entries."""
+        uid, time, dump = self._enc["uuid"], self._enc["timestamp"], self._enc["json"]
+        self._insert(
+            "history",
+            ("entity_id", "kind", "version", "action", "actor", "at", "changes"),
+            [
+                (
+                    uid(e.entity_id),
+                    e.kind,
+                    e.version,
+                    e.action,
+                    e.actor,
+                    time(e.at),
+                    dump([[c.field, c.old, c.new] for c in e.changes]) if e.changes else None,
+                )
+                for e in entries
+            ],
+        )
+
+    def append_events(self, events: Sequence[PendingEvent]) -> None:
+        """Write outbox events; positions come from the table's autoincrement."""
+        time, dump = self._enc["timestamp"], self._enc["json"]
+        self._insert(
+            "events",
+            ("event_type", "payload", "actor", "recorded_at"),
+            [(e.event_type, dump(e.payload), e.actor, time(e.recorded_at)) for e in events],
+        )
+
+    def load_schema(self, kind: str) -> CustomFieldSchema | None:
+        """Return the newest stored custom-field schema of a kind."""
+        row = self._execute(
+            f"SELECT definition FROM custom_field_schemas WHERE kind = {self._p}"
+            " ORDER BY version DESC LIMIT 1",
+            [kind],
+        ).fetchone()
+        if row is None:
+            return None
+        return CustomFieldSchema.from_dict(self._dec["json"](row[0]))
+
+    def store_schema(self, schema: CustomFieldSchema) -> None:
+        """Store a new schema version."""
+        self._insert(
+            "custom_field_schemas",
+            ("kind", "version", "definition"),
+            [(schema.entity, schema.version, self._enc["json"](schema.to_dict()))],
+        )
+
+
+def read_history(backend: SqlBackend, entity_id: uuid.UUID) -> list[HistoryEntry]:
+    """Return the audit entries of one record, oldest first."""
+    dec = backend.dialect.decoders
+    rows = backend._execute(
+        "SELECT entity_id, kind, version, action, actor, at, changes FROM history"
+        f" WHERE entity_id = {backend.dialect.param} ORDER BY seq",
+        [backend.dialect.encoders["uuid"](entity_id)],
+    ).fetchall()
+    return [
+        HistoryEntry(
+            entity_id=dec["uuid"](r[0]),
+            kind=r[1],
+            version=r[2],
+            action=r[3],
+            actor=r[4],
+            at=dec["timestamp"](r[5]),
+            changes=tuple(FieldChange(*c) for c in (dec["json"](r[6]) or ())),
+        )
+        for r in rows
+    ]
+
+
+def read_events(backend: SqlBackend, after: int, limit: int | None) -> list[StoredEvent]:
+    """Return outbox events after a position, in position order."""
+    dec = backend.dialect.decoders
+    p = backend.dialect.param
+    sql = (
+        "SELECT position, event_type, payload, actor, recorded_at FROM events"
+        f" WHERE position > {p} ORDER BY position"
+    )
+    params: list[Any] = [after]
+    if limit is not None:
+        sql += f" LIMIT {p}"
+        params.append(limit)
+    return [
+        StoredEvent(r[0], r[1], dec["json"](r[2]), r[3], dec["timestamp"](r[4]))
+        for r in backend._execute(sql, params).fetchall()
+    ]

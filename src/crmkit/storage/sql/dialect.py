@@ -1,0 +1,110 @@
+"""How one SQL database spells types and values: the only thing SQL adapters do differently.
+
+A column has a *shape* (``uuid``, ``text``, ``timestamp``, ``decimal``, ``json``, ...); a
+dialect maps each shape to a column type, an encoder (Python value → driver value) and a
+decoder (driver value → Python value).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+__all__ = ["SHAPES", "Dialect", "SqliteDialect"]
+
+SHAPES = ("uuid", "text", "int", "real", "bool", "timestamp", "date", "decimal", "json")
+
+Codec = Callable[[Any], Any]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class Dialect(Protocol):
+    """What an SQL adapter tells the shared SQL code about its database."""
+
+    name: str
+    param: str
+    column_types: dict[str, str]
+    encoders: dict[str, Codec]
+    decoders: dict[str, Codec]
+    autoincrement: str
+
+    def insert_rows(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert many rows into a table in the fastest way the driver offers."""
+        ...
+
+
+def _none_or(codec: Codec) -> Codec:
+    return lambda v: None if v is None else codec(v)
+
+
+def _timestamp_to_int(value: dt.datetime) -> int:
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _int_to_timestamp(value: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=value)
+
+
+def _dump_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SqliteDialect:
+    """SQLite: uuids as 16-byte blobs, instants as integer microseconds, money as text.
+
+    Uuids are time-ordered, so the primary key appends; instants are microseconds since the
+    Unix epoch in UTC; money is exact decimal text next to its currency.
+    """
+
+    name = "sqlite"
+    param = "?"
+    autoincrement = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    column_types = {
+        "uuid": "BLOB",
+        "text": "TEXT",
+        "int": "INTEGER",
+        "real": "REAL",
+        "bool": "INTEGER",
+        "timestamp": "INTEGER",
+        "date": "TEXT",
+        "decimal": "TEXT",
+        "json": "TEXT",
+    }
+    encoders: dict[str, Codec] = {
+        "uuid": _none_or(lambda v: v.bytes),
+        "text": _none_or(str),
+        "int": _none_or(int),
+        "real": _none_or(float),
+        "bool": _none_or(int),
+        "timestamp": _none_or(_timestamp_to_int),
+        "date": _none_or(lambda v: v.isoformat()),
+        "decimal": _none_or(str),
+        "json": _none_or(_dump_json),
+    }
+    decoders: dict[str, Codec] = {
+        "uuid": _none_or(lambda v: uuid.UUID(bytes=v)),
+        "text": lambda v: v,
+        "int": lambda v: v,
+        "real": lambda v: v,
+        "bool": _none_or(bool),
+        "timestamp": _none_or(_int_to_timestamp),
+        "date": _none_or(dt.date.fromisoformat),
+        "decimal": _none_or(Decimal),
+        "json": _none_or(json.loads),
+    }
+
+    def insert_rows(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert with ``executemany`` (one prepared statement, one transaction)."""
+        if rows:
+            marks = ", ".join("?" * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

@@ -1,0 +1,132 @@
+"""The SQL schema: tables derived from the row codecs, side tables, indexes, migrations.
+
+Each migration moves a database one schema version up; `SCHEMA_VERSION` is the newest. A
+database records its version in ``crmkit_meta``; opening an older one applies the missing
+migrations in one transaction, opening a newer one is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from crmkit.storage.kinds import KINDS
+from crmkit.storage.sql.dialect import Dialect
+from crmkit.storage.sql.rows import RowCodec, StayCodec
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "codecs"]
+
+# The foreign keys declared in SQL (the shared storage code also checks every reference).
+_FOREIGN_KEYS = {
+    ("company", "parent_id"): "companies",
+    ("contact", "company_id"): "companies",
+    ("deal", "company_id"): "companies",
+    ("activity", "contact_id"): "contacts",
+    ("activity", "company_id"): "companies",
+    ("activity", "deal_id"): "deals",
+    ("task", "contact_id"): "contacts",
+    ("task", "company_id"): "companies",
+    ("task", "deal_id"): "deals",
+    ("order", "contact_id"): "contacts",
+    ("order", "company_id"): "companies",
+}
+_TABLE_ORDER = ("company", "contact", "lead", "deal", "activity", "task", "order")
+
+
+def codecs(dialect: Dialect) -> dict[str, RowCodec]:
+    """Return a row codec per kind for a dialect."""
+    return {name: RowCodec(kind, dialect) for name, kind in KINDS.items()}
+
+
+def _tables(dialect: Dialect) -> list[str]:
+    t = dialect.column_types
+    statements = [
+        f"CREATE TABLE crmkit_meta (key {t['text']} PRIMARY KEY, value {t['text']} NOT NULL)"
+    ]
+    row_codecs = codecs(dialect)
+    for name in _TABLE_ORDER:
+        codec = row_codecs[name]
+        table = KINDS[name].table
+        columns = []
+        for column in codec.columns:
+            sql = f"{column.name} {t[column.shape]}"
+            if column.name == "id":
+                sql += " PRIMARY KEY"
+            elif column.name in ("version", "created_at", "updated_at"):
+                sql += " NOT NULL"
+            target = _FOREIGN_KEYS.get((name, column.name))
+            if target is not None:
+                sql += f" REFERENCES {target} (id)"
+            columns.append(sql)
+        statements.append(f"CREATE TABLE {table} ({', '.join(columns)})")
+    stays = ", ".join(f"{n} {t[s]}" for n, s in StayCodec.columns)
+    statements += [
+        f"CREATE TABLE deal_stages ({stays}, PRIMARY KEY (deal_id, seq),"
+        " FOREIGN KEY (deal_id) REFERENCES deals (id))",
+        f"CREATE TABLE deal_contacts (deal_id {t['uuid']} NOT NULL REFERENCES deals (id),"
+        f" contact_id {t['uuid']} NOT NULL REFERENCES contacts (id),"
+        " PRIMARY KEY (deal_id, contact_id))",
+        f"CREATE TABLE contact_emails (contact_id {t['uuid']} NOT NULL REFERENCES contacts (id),"
+        f" position {t['int']} NOT NULL, match_key {t['text']} NOT NULL,"
+        " PRIMARY KEY (contact_id, position))",
+        f"CREATE TABLE record_tags (record_id {t['uuid']} NOT NULL, kind {t['text']} NOT NULL,"
+        f" tag {t['text']} NOT NULL, PRIMARY KEY (record_id, tag))",
+        f"CREATE TABLE record_facts (record_id {t['uuid']} PRIMARY KEY,"
+        f" last_activity_at {t['timestamp']}, activity_count {t['int']} NOT NULL,"
+        f" order_count {t['int']} NOT NULL, last_order_at {t['timestamp']})",
+        f"CREATE TABLE record_activity_counts (record_id {t['uuid']} NOT NULL,"
+        f" kind {t['text']} NOT NULL, count {t['int']} NOT NULL, PRIMARY KEY (record_id, kind))",
+        f"CREATE TABLE record_order_totals (record_id {t['uuid']} NOT NULL,"
+        f" currency {t['text']} NOT NULL, total {t['decimal']} NOT NULL,"
+        " PRIMARY KEY (record_id, currency))",
+        f"CREATE TABLE history (seq {dialect.autoincrement}, entity_id {t['uuid']} NOT NULL,"
+        f" kind {t['text']} NOT NULL, version {t['int']} NOT NULL, action {t['text']} NOT NULL,"
+        f" actor {t['text']}, at {t['timestamp']} NOT NULL, changes {t['json']})",
+        f"CREATE TABLE events (position {dialect.autoincrement},"
+        f" event_type {t['text']} NOT NULL, payload {t['json']} NOT NULL, actor {t['text']},"
+        f" recorded_at {t['timestamp']} NOT NULL)",
+        f"CREATE TABLE custom_field_schemas (kind {t['text']} NOT NULL,"
+        f" version {t['int']} NOT NULL, definition {t['json']} NOT NULL,"
+        " PRIMARY KEY (kind, version))",
+    ]
+    return statements
+
+
+def _indexes(dialect: Dialect) -> list[str]:
+    wanted = [
+        ("contact_emails", "match_key"),
+        ("companies", "domain"),
+        ("companies", "parent_id"),
+        ("contacts", "company_id"),
+        ("contacts", "owner"),
+        ("deals", "company_id"),
+        ("deals", "owner"),
+        ("deals", "pipeline, stage"),
+        ("deals", "lead_id"),
+        ("deal_contacts", "contact_id"),
+        ("leads", "status"),
+        ("leads", "owner"),
+        ("record_tags", "kind, tag"),
+        ("history", "entity_id"),
+    ]
+    for table in ("activities", "tasks"):
+        time = "occurred_at" if table == "activities" else "created_at"
+        for column in ("contact_id", "company_id", "deal_id", "lead_id"):
+            wanted.append((table, f"{column}, {time}"))
+    for column in ("contact_id", "company_id"):
+        wanted.append(("orders", f"{column}, placed_at"))
+    return [
+        f"CREATE INDEX ix_{table}_{columns.replace(', ', '_')} ON {table} ({columns})"
+        for table, columns in wanted
+    ]
+
+
+Migration = Callable[[Dialect], list[str]]
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _tables,  # version 1: the tables
+    _indexes,  # version 2: the look-up indexes (foreign keys, email match keys, domains, tags)
+)
+"""Migration ``i`` takes a database from schema version ``i`` to ``i + 1``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The schema version this crmkit writes."""

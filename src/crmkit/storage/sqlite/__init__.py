@@ -1,0 +1,1 @@
+"""The SQLite adapter: the embedded default, on the standard library's sqlite3."""
