@@ -24,6 +24,14 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         self._data: dict[K, V] = dict(sorted(data.items(), key=lambda kv: str(kv[0])))
         self._hash: int | None = None
 
+    @classmethod
+    def trusted(cls, data: dict[K, V]) -> FrozenMap[K, V]:
+        """Wrap a dict already sorted by key, taking it over without copying (for loaders)."""
+        instance = cls.__new__(cls)
+        instance._data = data
+        instance._hash = None
+        return instance
+
     def __getitem__(self, key: K) -> V:
         return self._data[key]
 

@@ -26,6 +26,7 @@ from crmkit.values.phone import PhoneNumber
 
 __all__ = [
     "custom_from_plain",
+    "encoder_for",
     "custom_to_plain",
     "decoder_for",
     "field_types",
@@ -86,6 +87,11 @@ def is_empty(value: object) -> bool:
 
 # -- custom fields: typed, because one field may hold any of several types --------------------
 
+
+def _identity(value: Any) -> Any:
+    return value
+
+
 _CUSTOM_TAGS: dict[type, str] = {
     bool: "b",
     int: "i",
@@ -96,10 +102,10 @@ _CUSTOM_TAGS: dict[type, str] = {
     frozenset: "m",
 }
 _CUSTOM_DECODERS: dict[str, Decoder] = {
-    "b": bool,
-    "i": int,
+    "b": _identity,
+    "i": _identity,
     "d": Decimal,
-    "s": str,
+    "s": _identity,
     "t": dt.datetime.fromisoformat,
     "D": dt.date.fromisoformat,
     "m": frozenset,
@@ -115,12 +121,8 @@ def custom_from_plain(data: dict[str, list[Any]] | None) -> CustomFields:
     """Decode what `custom_to_plain` wrote."""
     if not data:
         return _EMPTY
-    return FrozenMap({k: _custom_value(tag, v) for k, (tag, v) in data.items()})
-
-
-def _custom_value(tag: str, value: Any) -> CustomValue:
-    result: CustomValue = _CUSTOM_DECODERS[tag](value)
-    return result
+    decoders = _CUSTOM_DECODERS
+    return FrozenMap.trusted({k: decoders[tag](v) for k, (tag, v) in data.items()})
 
 
 _EMPTY: CustomFields = FrozenMap()
@@ -147,13 +149,19 @@ def decoder_for(tp: Any) -> Decoder:
         return lambda v: None if v is None else decode(v)
     if origin is tuple:
         item = decoder_for(args[0])
-        return lambda v: tuple(item(x) for x in v)
+        if item is _identity:
+            return tuple
+        return lambda v: tuple([item(x) for x in v])
     if origin is frozenset:
         item = decoder_for(args[0])
-        return lambda v: frozenset(item(x) for x in v)
+        if item is _identity:
+            return frozenset
+        return lambda v: frozenset([item(x) for x in v])
     if origin is FrozenMap:
         value_decoder = decoder_for(args[1])
-        return lambda v: FrozenMap({k: value_decoder(x) for k, x in v.items()})
+        if value_decoder is _identity:
+            return FrozenMap.trusted
+        return lambda v: FrozenMap.trusted({k: value_decoder(x) for k, x in v.items()})
     if tp is CustomValue:
         raise TypeError("custom values are decoded with custom_from_plain")
     simple = _SIMPLE.get(tp)
@@ -166,6 +174,47 @@ def decoder_for(tp: Any) -> Decoder:
     raise TypeError(f"no decoder for {tp!r}")
 
 
+@functools.cache
+def encoder_for(tp: Any) -> Callable[[Any], Any]:
+    """Return a fast `to_plain` specialised for values of type `tp` (same output)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            encode = encoder_for(inner[0])
+            return lambda v: None if v is None else encode(v)
+        return to_plain
+    if origin is tuple:
+        item = encoder_for(args[0])
+        return list if item is _identity else lambda v: [item(x) for x in v]
+    if origin is frozenset:
+        item = encoder_for(args[0])
+        return sorted if item is _identity else lambda v: sorted(item(x) for x in v)
+    if tp is EmailAddress:
+        return lambda v: [v.normalized, v.original]
+    if tp is PhoneNumber:
+        return lambda v: v.e164
+    if tp in _SIMPLE and tp not in (str, int, bool):
+        return to_plain  # values with a plain form of their own (Money, dates, ...)
+    if tp in (str, int, bool):
+        return _identity
+    if isinstance(tp, type) and attrs.has(tp):
+        hints = field_types(tp)
+        fields = [(f.name, encoder_for(hints[f.name])) for f in attrs.fields(tp)]
+
+        def encode_attrs(value: Any) -> Any:
+            out = {}
+            for name, encode_field in fields:
+                item = getattr(value, name)
+                if item is not None:
+                    out[name] = encode_field(item)
+            return out
+
+        return encode_attrs
+    return to_plain
+
+
 def _attrs_decoder(cls: type) -> Decoder:
     hints = field_types(cls)
     decoders = {f.name: decoder_for(hints[f.name]) for f in attrs.fields(cls)}
@@ -174,10 +223,6 @@ def _attrs_decoder(cls: type) -> Decoder:
         return cls(**{k: decoders[k](v) for k, v in data.items()})
 
     return decode
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 _SIMPLE: dict[Any, Decoder] = {

@@ -238,8 +238,10 @@ class EntityRepository(Generic[E]):
 
     def _after_write(self, stored: Sequence[E], before: Sequence[E], action: str) -> None:
         for i, entity in enumerate(stored):
-            old = before[i] if before else None
-            self._uow._history(self._kind, entity.id, entity.version, action, _diff(old, entity))
+            # An "added" entry lists no fields: a record's first version is the record itself
+            # (as Salesforce shows "Created."); later entries list what changed.
+            changes = _diff(before[i], entity) if before else ()
+            self._uow._history(self._kind, entity.id, entity.version, action, changes)
         if self._kind.name in _FACT_KINDS:
             self._uow._refresh_facts(_fact_ids(self._kind, [*stored, *before]))
 

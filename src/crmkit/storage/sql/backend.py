@@ -25,7 +25,7 @@ from crmkit.storage.sql.rows import RowCodec, StayCodec
 
 __all__ = ["SqlBackend", "read_events", "read_history"]
 
-_CHUNK = 500
+_CHUNK = 5000  # ids per IN list: under SQLite's 32,766 parameters; get_many(1000) is one query
 _TAGGED = frozenset({"contact", "company", "deal", "lead"})
 
 

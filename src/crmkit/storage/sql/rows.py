@@ -26,6 +26,7 @@ from crmkit.storage.plain import (
     custom_from_plain,
     custom_to_plain,
     decoder_for,
+    encoder_for,
     field_types,
     to_plain,
 )
@@ -77,8 +78,11 @@ def _unwrap(tp: Any) -> Any:
 
 
 class RowCodec:
-    """Encodes entities of one kind to row tuples and decodes rows back, for one dialect.
+    """Encodes entities of one kind to row lists and decodes rows back, for one dialect.
 
+    The two directions are generated once per kind as plain Python functions (one call per
+    row instead of one per field: it halves the cost of moving rows). Only column positions
+    and model field names enter the generated source; values travel as arguments.
     Decoding trusts the row (the store wrote it): no validation runs on load.
     """
 
@@ -87,107 +91,93 @@ class RowCodec:
         self.dialect = dialect
         hints = field_types(kind.cls)
         self.columns: list[Column] = []
-        encoders: list[Callable[[Entity], list[Any]]] = []
-        decoders: list[tuple[str, int, Callable[[Sequence[Any], int], Any]]] = []
-        for field in attrs.fields(kind.cls):
-            name = field.name
-            if name in _OWN_TABLE:
+        self._namespace: dict[str, Any] = {"cls": kind.cls, "Money": Money}
+        encode_parts: list[str] = []
+        decode_parts: list[str] = []
+        for index, field in enumerate(attrs.fields(kind.cls)):
+            if field.name in _OWN_TABLE:
                 continue
-            encode, decode, columns = self._field_codec(name, hints[name])
-            position = len(self.columns)
-            self.columns.extend(columns)
-            encoders.append(encode)
-            decoders.append((name, position, decode))
-        self._encoders = encoders
-        self._decoders = decoders
+            encode, decode = self._field(index, field.name, hints[field.name], len(self.columns))
+            encode_parts.append(encode)
+            decode_parts.append(f"{field.name}={decode}")
         self.names = [c.name for c in self.columns]
         self.has_history = "stage_history" in hints
+        history = ", stage_history=history" if self.has_history else ""
+        source = (
+            f"def encode(e):\n    return [{', '.join(encode_parts)}]\n"
+            f"def decode(row, history=()):\n    return cls({', '.join(decode_parts)}{history})\n"
+        )
+        exec(compile(source, f"<crmkit row codec: {kind.name}>", "exec"), self._namespace)  # noqa: S102
+        self._encode: Callable[[Entity], list[Any]] = self._namespace["encode"]
+        self._decode: Callable[..., Entity] = self._namespace["decode"]
 
-    def _field_codec(
-        self, name: str, tp: Any
-    ) -> tuple[Callable[[Entity], list[Any]], Callable[[Sequence[Any], int], Any], list[Column]]:
-        enc = self.dialect.encoders
-        dec = self.dialect.decoders
+    def _helper(self, name: str, value: Any) -> str:
+        self._namespace[name] = value
+        return name
+
+    def _field(self, index: int, name: str, tp: Any, position: int) -> tuple[str, str]:
+        """Return the encode and decode expressions of one field; register its columns."""
+        enc, dec = self.dialect.encoders, self.dialect.decoders
+        passthrough = self.dialect.passthrough
+        col = f"row[{position}]"
+        value = f"e.{name}"
         if name == "custom":
-            dump, load = enc["json"], dec["json"]
+            self.columns.append(Column(name, "json"))
+            dump = self._helper("dump_json", enc["json"])
+            load = self._helper("load_json", dec["json"])
+            to = self._helper("custom_to_plain", custom_to_plain)
+            back = self._helper("custom_from_plain", custom_from_plain)
             return (
-                lambda e: [dump(custom_to_plain(e.custom) or None)],
-                lambda row, i=0: custom_from_plain(load(row[i])),
-                [Column(name, "json")],
+                f"({dump}({to}({value})) if {value} else None)",
+                f"{back}(None if {col} is None else {load}({col}))",
             )
         shape = shape_of(tp)
         if shape == "money":
-            to_amount, to_currency = enc["decimal"], enc["text"]
-            from_amount = dec["decimal"]
-
-            def encode_money(e: Entity) -> list[Any]:
-                money = getattr(e, name)
-                if money is None:
-                    return [None, None]
-                return [to_amount(money.amount), to_currency(money.currency)]
-
-            def decode_money(row: Sequence[Any], i: int = 0) -> Money | None:
-                amount = row[i]
-                return None if amount is None else Money(from_amount(amount), row[i + 1])
-
+            self.columns += [Column(name, "decimal"), Column(f"{name}_currency", "text")]
+            amount = self._helper("enc_decimal", enc["decimal"])
+            back = self._helper("dec_decimal", dec["decimal"])
             return (
-                encode_money,
-                decode_money,
-                [
-                    Column(name, "decimal"),
-                    Column(f"{name}_currency", "text"),
-                ],
+                f"*((None, None) if {value} is None else ({amount}({value}.amount), {value}.currency))",
+                f"(None if {col} is None else Money({back}({col}), row[{position + 1}]))",
             )
         if shape == "json":
-            dump, load = enc["json"], dec["json"]
-            value_decoder = decoder_for(tp)
-            empty = _empty_value(tp)
-
-            def encode_json(e: Entity) -> list[Any]:
-                value = getattr(e, name)
-                plain = to_plain(value)
-                return [dump(plain) if plain not in (None, [], {}) else None]
-
-            def decode_json(row: Sequence[Any], i: int = 0) -> Any:
-                raw = row[i]
-                return empty if raw is None else value_decoder(load(raw))
-
-            return encode_json, decode_json, [Column(name, "json")]
-        plain_type = _unwrap(tp)
-        to_db = enc[shape]
-        from_db = dec[shape]
-        if plain_type is dt.timedelta:
+            self.columns.append(Column(name, "json"))
+            to = self._helper(f"plain{index}", encoder_for(tp))
+            dump = self._helper("dump_json", enc["json"])
+            back = self._helper(f"value{index}", decoder_for(tp))
+            load = self._helper("load_json", dec["json"])
+            empty = self._helper(f"empty{index}", _empty_value(tp))
             return (
-                lambda e: [None if getattr(e, name) is None else to_plain(getattr(e, name))],
-                lambda row, i=0: None if row[i] is None else dt.timedelta(microseconds=row[i]),
-                [Column(name, "int")],
+                f"({dump}({to}({value})) if {value} else None)",
+                f"({empty} if {col} is None else {back}({load}({col})))",
             )
-        if isinstance(plain_type, type) and issubclass(plain_type, enum.Enum):
-            members = {m.value: m for m in plain_type}
+        plain = _unwrap(tp)
+        if plain is dt.timedelta:
+            self.columns.append(Column(name, "int"))
+            to = self._helper("plain_timedelta", to_plain)
+            back = self._helper("timedelta", dt.timedelta)
             return (
-                lambda e: [None if getattr(e, name) is None else getattr(e, name).value],
-                lambda row, i=0: None if row[i] is None else members[row[i]],
-                [Column(name, "text")],
+                f"(None if {value} is None else {to}({value}))",
+                f"(None if {col} is None else {back}(microseconds={col}))",
             )
-        return (
-            lambda e: [to_db(getattr(e, name))],
-            lambda row, i=0: from_db(row[i]),
-            [Column(name, shape)],
-        )
+        if isinstance(plain, type) and issubclass(plain, enum.Enum):
+            self.columns.append(Column(name, "text"))
+            members = self._helper(f"members{index}", {None: None, **{m.value: m for m in plain}})
+            return f"(None if {value} is None else {value}.value)", f"{members}[{col}]"
+        self.columns.append(Column(name, shape))
+        if shape in passthrough:
+            return value, col
+        to = self._helper(f"enc_{shape}", enc[shape])
+        back = self._helper(f"dec_{shape}", dec[shape])
+        return f"{to}({value})", f"{back}({col})"
 
     def encode(self, entity: Entity) -> list[Any]:
         """Return the row values for an entity, in `names` order."""
-        row: list[Any] = []
-        for encode in self._encoders:
-            row.extend(encode(entity))
-        return row
+        return self._encode(entity)
 
     def decode(self, row: Sequence[Any], history: tuple[StageStay, ...] = ()) -> Entity:
         """Build the entity a row holds (trusting it: no validation)."""
-        values = {name: decode(row, position) for name, position, decode in self._decoders}
-        if self.has_history:
-            values["stage_history"] = history
-        return self.kind.cls(**values)
+        return self._decode(row, history)
 
 
 def _empty_value(tp: Any) -> Any:
