@@ -26,9 +26,9 @@ from crmkit.values.phone import PhoneNumber
 
 __all__ = [
     "custom_from_plain",
-    "encoder_for",
     "custom_to_plain",
     "decoder_for",
+    "encoder_for",
     "field_types",
     "is_empty",
     "to_plain",

@@ -78,7 +78,7 @@ def _dump_json(value: Any) -> str:
     return _JSON.encode(value)
 
 
-_SCAN = json.JSONDecoder().scan_once
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _load_json(text: str) -> Any:

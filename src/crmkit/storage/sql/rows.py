@@ -107,7 +107,7 @@ class RowCodec:
             f"def encode(e):\n    return [{', '.join(encode_parts)}]\n"
             f"def decode(row, history=()):\n    return cls({', '.join(decode_parts)}{history})\n"
         )
-        exec(compile(source, f"<crmkit row codec: {kind.name}>", "exec"), self._namespace)  # noqa: S102
+        exec(compile(source, f"<crmkit row codec: {kind.name}>", "exec"), self._namespace)
         self._encode: Callable[[Entity], list[Any]] = self._namespace["encode"]
         self._decode: Callable[..., Entity] = self._namespace["decode"]
 
@@ -136,8 +136,9 @@ class RowCodec:
             self.columns += [Column(name, "decimal"), Column(f"{name}_currency", "text")]
             amount = self._helper("enc_decimal", enc["decimal"])
             back = self._helper("dec_decimal", dec["decimal"])
+            pair = f"({amount}({value}.amount), {value}.currency)"
             return (
-                f"*((None, None) if {value} is None else ({amount}({value}.amount), {value}.currency))",
+                f"*((None, None) if {value} is None else {pair})",
                 f"(None if {col} is None else Money({back}({col}), row[{position + 1}]))",
             )
         if shape == "json":
