@@ -22,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.data import T0, contact_texts, contacts_from_text, stored_shape_contacts
 from benchmarks.report import best_of, gc_paused, print_table
-from crmkit import Contact, FixedClock, open_store
+from crmkit import Contact, FixedClock
 from crmkit.storage.plain import custom_to_plain
 from crmkit.storage.sqlite.store import SqliteStore
 
