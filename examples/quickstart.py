@@ -82,9 +82,8 @@ with crmkit.open_store(f"sqlite:///{path}", clock=clock) as store:
         order = uow.orders.related(ada.id)[0]
         facts = uow.contacts.facts(ada.id)
     print(f"Stored in {path}: {acme.name}, {ada.name}, {deal.name}, one order, one call")
-    print(
-        f"Facts    {ada.name}: {facts.activity_count} activity, last {facts.last_activity_at:%Y-%m-%d},"
-    )
+    last = f"{facts.last_activity_at:%Y-%m-%d}" if facts.last_activity_at else "never"
+    print(f"Facts    {ada.name}: {facts.activity_count} activity, last {last},")
     print(f"         {facts.order_count} order, {facts.order_total('EUR')} spent")
 
 print(f"Company  {acme.name}  domain={acme.domain}  employees={acme.employees}")
