@@ -132,6 +132,14 @@ class Backend(Protocol):
         """Store a new version of a custom-field schema."""
         ...
 
+    def savepoint(self) -> object:
+        """Mark the transaction's state; return a token for `rollback_to`."""
+        ...
+
+    def rollback_to(self, token: object) -> None:
+        """Undo every change made since `savepoint` returned `token`."""
+        ...
+
     def commit(self) -> None:
         """Make every change durable and visible."""
         ...

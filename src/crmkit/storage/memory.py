@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+import attrs
+
 from crmkit.clock import Clock, resolve_clock
 from crmkit.errors import StorageError, StoreBusyError
 from crmkit.model.company import Company
@@ -77,6 +79,18 @@ class _State:
         self.events: list[StoredEvent] = []
 
 
+@attrs.frozen
+class _Savepoint:
+    """What a memory transaction had changed at a savepoint."""
+
+    rows: dict[str, dict[uuid.UUID, Entity]]
+    added: dict[str, list[uuid.UUID]]
+    removed: dict[str, set[uuid.UUID]]
+    indexes: list[dict[Any, Any]]
+    history: int
+    events: int
+
+
 class _MemoryBackend:
     """One memory transaction (see `crmkit.storage.backend.Backend`)."""
 
@@ -104,6 +118,30 @@ class _MemoryBackend:
                 f"another unit of work held the store for over {self._store.busy_timeout} s"
             )
         self._holds_write_lock = True
+
+    def savepoint(self) -> object:
+        return _Savepoint(
+            rows={name: dict(layer.top) for name, layer in self._rows.items()},
+            added={name: list(ids) for name, ids in self._added.items()},
+            removed={name: set(ids) for name, ids in self._removed.items()},
+            indexes=[dict(layer.top) for layer in self._indexes()],
+            history=len(self._history),
+            events=len(self._events),
+        )
+
+    def rollback_to(self, token: object) -> None:
+        assert isinstance(token, _Savepoint)
+        for name, layer in self._rows.items():
+            layer.top = dict(token.rows[name])
+        self._added = {name: list(ids) for name, ids in token.added.items()}
+        self._removed = {name: set(ids) for name, ids in token.removed.items()}
+        for layer, top in zip(self._indexes(), token.indexes, strict=True):
+            layer.top = dict(top)
+        del self._history[token.history :]
+        del self._events[token.events :]
+
+    def _indexes(self) -> tuple[_Layer[Any, Any], ...]:
+        return (self._emails, self._domains, self._refs, self._facts, self._schemas)
 
     def commit(self) -> None:
         state = self._store._state

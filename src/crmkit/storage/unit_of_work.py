@@ -89,21 +89,29 @@ class EntityRepository(Generic[E]):
         problems: list[Problem] = []
         seen: set[uuid.UUID] = set()
         iterator = iter(entities)
-        while batch := list(itertools.islice(iterator, batch_size)):
-            try:
-                stored = self._prepare_new(batch, first_row=done, seen=seen)
-            except ValidationError as error:
-                problems.extend(error.problems)
-                stored = []
-            if not problems:
-                self._backend.insert(self._kind, stored)
-                self._after_write(stored, [], "added")
-            done += len(batch)
-            if progress is not None:
-                progress(done, total)
-        if problems:
-            self._uow._fail()
-            raise ValidationError(problems)
+        backend = self._backend
+        token = backend.savepoint()
+        history_mark = len(self._uow._history_entries)
+        try:
+            while batch := list(itertools.islice(iterator, batch_size)):
+                try:
+                    stored = self._prepare_new(batch, first_row=done, seen=seen)
+                except ValidationError as error:
+                    problems.extend(error.problems)  # go on: report every bad row
+                    stored = []
+                if not problems:
+                    backend.insert(self._kind, stored)
+                    self._after_write(stored, [], "added")
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+            if problems:
+                raise ValidationError(problems)
+        except BaseException:
+            # All or nothing: undo the batches already written; the unit of work goes on.
+            backend.rollback_to(token)
+            del self._uow._history_entries[history_mark:]
+            raise
         return done
 
     def update(self, entity: E) -> E:
@@ -389,7 +397,6 @@ class BackendUnitOfWork:
         self._readonly = readonly
         self._backend: Backend | None = None
         self._writing = False
-        self._failed = False
         self._done = False
         self._events: list[PendingEvent] = []
         self._history_entries: list[HistoryEntry] = []
@@ -454,7 +461,7 @@ class BackendUnitOfWork:
         backend = self._live_backend()
         self._done = True
         self._backend = None
-        if exc_type is not None or self._failed:
+        if exc_type is not None:
             backend.rollback()
             return
         try:
@@ -476,15 +483,9 @@ class BackendUnitOfWork:
         backend = self._live_backend()
         if self._readonly:
             raise StorageError("this unit of work is read-only")
-        if self._failed:
-            raise StorageError("this unit of work failed and will roll back")
         if not self._writing:
             backend.begin_write()
             self._writing = True
-
-    def _fail(self) -> None:
-        """Mark the unit of work so that it rolls back whatever happens next."""
-        self._failed = True
 
     def _schema(self, kind: str) -> CustomFieldSchema | None:
         if kind not in self._schemas:

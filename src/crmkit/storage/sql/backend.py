@@ -73,6 +73,17 @@ class SqlBackend:
         """Roll back (see the adapters)."""
         raise NotImplementedError  # pragma: no cover - every adapter overrides it
 
+    def savepoint(self) -> object:
+        """Start a savepoint; return its name."""
+        self._savepoints = getattr(self, "_savepoints", 0) + 1
+        name = f"crmkit_{self._savepoints}"
+        self._execute(f"SAVEPOINT {name}")
+        return name
+
+    def rollback_to(self, token: object) -> None:
+        """Roll back to a savepoint made by `savepoint`."""
+        self._execute(f"ROLLBACK TO SAVEPOINT {token}")
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cursor = self.connection.cursor()
         cursor.execute(sql, params)
