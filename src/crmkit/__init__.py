@@ -51,6 +51,7 @@ from crmkit.storage import (
     RecordFacts,
     Store,
     StoredEvent,
+    StoredScore,
     UnitOfWork,
     open_store,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "StoreBusyError",
     "StoreOpenError",
     "StoredEvent",
+    "StoredScore",
     "SystemClock",
     "Task",
     "TaskStatus",

@@ -96,7 +96,7 @@ class CurrencyMismatchError(CrmkitError, ValueError):
 
 
 class NotFoundError(CrmkitError, LookupError):
-    """No record of that kind has that id (or it is hidden, e.g. archived).
+    """No record of that kind has that id (archived records are still found by id).
 
     Args:
         kind: The kind of record looked for (``"contact"``).

@@ -9,6 +9,7 @@ from crmkit.storage.protocol import (
     Repository,
     Store,
     StoredEvent,
+    StoredScore,
     UnitOfWork,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "Repository",
     "Store",
     "StoredEvent",
+    "StoredScore",
     "UnitOfWork",
     "open_store",
 ]

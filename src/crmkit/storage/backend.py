@@ -19,7 +19,7 @@ from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
 from crmkit.storage.kinds import Kind
-from crmkit.storage.protocol import HistoryEntry, RecordFacts
+from crmkit.storage.protocol import HistoryEntry, RecordFacts, StoredScore
 
 __all__ = ["ActivitySource", "Backend", "OrderSource", "PendingEvent"]
 
@@ -138,6 +138,20 @@ class Backend(Protocol):
 
     def rollback_to(self, token: object) -> None:
         """Undo every change made since `savepoint` returned `token`."""
+        ...
+
+    def put_scores(self, scores: Sequence[StoredScore]) -> None:
+        """Insert or replace scores, keyed by (record, scorer)."""
+        ...
+
+    def scores(self, record_ids: Sequence[uuid.UUID], scorer: str) -> dict[uuid.UUID, StoredScore]:
+        """Return the stored scores of `record_ids` by `scorer`."""
+        ...
+
+    def scan_grouped(
+        self, kind: Kind, link: str, include_archived: bool, batch_size: int
+    ) -> Iterator[Entity]:
+        """Stream entities with a non-null `link`, ordered by (link, time field, id)."""
         ...
 
     def commit(self) -> None:

@@ -26,7 +26,7 @@ from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
 from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
 from crmkit.storage.kinds import KINDS, Kind
-from crmkit.storage.protocol import HistoryEntry, RecordFacts, StoredEvent
+from crmkit.storage.protocol import HistoryEntry, RecordFacts, StoredEvent, StoredScore
 from crmkit.storage.unit_of_work import BackendUnitOfWork
 
 __all__ = ["MemoryStore"]
@@ -75,6 +75,7 @@ class _State:
         self.refs: dict[uuid.UUID, frozenset[tuple[str, uuid.UUID]]] = {}
         self.facts: dict[uuid.UUID, RecordFacts] = {}
         self.schemas: dict[str, CustomFieldSchema] = {}
+        self.scores: dict[tuple[uuid.UUID, str], StoredScore] = {}
         self.history: dict[uuid.UUID, list[HistoryEntry]] = {}
         self.events: list[StoredEvent] = []
 
@@ -106,6 +107,7 @@ class _MemoryBackend:
         self._refs = _Layer(state.refs)
         self._facts = _Layer(state.facts)
         self._schemas = _Layer(state.schemas)
+        self._scores = _Layer(state.scores)
         self._history: list[HistoryEntry] = []
         self._events: list[PendingEvent] = []
         self._holds_write_lock = False
@@ -141,7 +143,14 @@ class _MemoryBackend:
         del self._events[token.events :]
 
     def _indexes(self) -> tuple[_Layer[Any, Any], ...]:
-        return (self._emails, self._domains, self._refs, self._facts, self._schemas)
+        return (
+            self._emails,
+            self._domains,
+            self._refs,
+            self._facts,
+            self._schemas,
+            self._scores,
+        )
 
     def commit(self) -> None:
         state = self._store._state
@@ -155,7 +164,7 @@ class _MemoryBackend:
                 for ident in self._added[name]:
                     if ident not in self._removed[name]:
                         bisect.insort(order, ident)
-            for layer in (self._emails, self._domains, self._refs, self._facts, self._schemas):
+            for layer in self._indexes():
                 layer.apply()
             for entry in self._history:
                 state.history.setdefault(entry.entity_id, []).append(entry)
@@ -358,6 +367,30 @@ class _MemoryBackend:
 
     def store_schema(self, schema: CustomFieldSchema) -> None:
         self._schemas.set(schema.entity, schema)
+
+    def put_scores(self, scores: Sequence[StoredScore]) -> None:
+        for score in scores:
+            self._scores.set((score.record_id, score.scorer), score)
+
+    def scores(self, record_ids: Sequence[uuid.UUID], scorer: str) -> dict[uuid.UUID, StoredScore]:
+        with self._lock:
+            found = {i: self._scores.get((i, scorer)) for i in record_ids}
+        return {i: score for i, score in found.items() if score is not None}
+
+    def scan_grouped(
+        self, kind: Kind, link: str, include_archived: bool, batch_size: int
+    ) -> Iterator[Entity]:
+        # Memory has no index on every link: collect (link, time, id) keys once, then load
+        # entities a batch at a time in that order.
+        keys = sorted(
+            (getattr(e, link), getattr(e, kind.time_field), e.id)
+            for e in self.scan_iter(kind, None, include_archived, 10_000)
+            if getattr(e, link) is not None
+        )
+        for start in range(0, len(keys), batch_size):
+            chunk = [ident for _link, _time, ident in keys[start : start + batch_size]]
+            loaded = self.load(kind, chunk)
+            yield from (loaded[i] for i in chunk if i in loaded)
 
 
 def _email_keys(entity: Entity | None) -> set[str]:

@@ -59,8 +59,10 @@ __all__ = [
     "Progress",
     "RecordFacts",
     "Repository",
+    "ScoreTable",
     "Store",
     "StoredEvent",
+    "StoredScore",
     "UnitOfWork",
 ]
 
@@ -264,6 +266,17 @@ class Repository(Protocol[E]):
         """Return the facts the store keeps about a record (empty facts if it has none)."""
         ...
 
+    def grouped(
+        self, by: str, *, include_archived: bool = False, batch_size: int = 1000
+    ) -> Iterator[tuple[uuid.UUID, list[E]]]:
+        """Stream live entities grouped by a link field, one group per linked record.
+
+        Groups come in the linked record's id order; within a group, oldest first by the
+        kind's time field. Only one group is held at a time, so 20M activities of 1M contacts
+        stream through constant memory: ``uow.activities.grouped("contact_id")``.
+        """
+        ...
+
 
 class ContactRepository(Repository[Contact], Protocol):
     """Contacts, with look-up by email."""
@@ -278,6 +291,50 @@ class CompanyRepository(Repository[Company], Protocol):
 
     def find_by_domain(self, domain: str) -> list[Company]:
         """Return the live companies with that web domain (given in any form)."""
+        ...
+
+
+@attrs.frozen
+class StoredScore:
+    """The latest score one scorer gave one record, as the score table keeps it.
+
+    Scores live outside the record: writing one does not change the record's version, does
+    not collide with a user's edit and is not an audit-history entry.
+
+    Attributes:
+        record_id: The contact, company, lead or deal scored.
+        scorer: The scorer's name (``"engagement"``, ``"fit"``, ``"win_probability"``).
+        value: The score.
+        computed_at: When it was computed (the "as of" instant).
+        scorer_version: The version of the scorer's definition that computed it.
+        grade: A grade or band, when the scorer gives one (``"A2"``, ``"high"``).
+        breakdown: Why: JSON-ready data naming each contribution.
+    """
+
+    record_id: uuid.UUID
+    scorer: str
+    value: float
+    computed_at: dt.datetime
+    scorer_version: str = "1"
+    grade: str | None = None
+    breakdown: Any = None
+
+
+class ScoreTable(Protocol):
+    """The score table inside a unit of work: ``uow.scores``."""
+
+    def put_many(self, scores: Iterable[StoredScore]) -> int:
+        """Write scores in bulk, replacing each record's previous score of that scorer."""
+        ...
+
+    def get(self, record_id: uuid.UUID, scorer: str) -> StoredScore | None:
+        """Return the latest score of a record by a scorer, if any."""
+        ...
+
+    def for_records(
+        self, record_ids: Iterable[uuid.UUID], scorer: str
+    ) -> dict[uuid.UUID, StoredScore]:
+        """Return the latest scores of many records by one scorer (one query)."""
         ...
 
 
@@ -339,6 +396,11 @@ class UnitOfWork(Protocol):
     @property
     def custom_fields(self) -> CustomFieldRegistry:
         """The stored custom-field schemas."""
+        ...
+
+    @property
+    def scores(self) -> ScoreTable:
+        """The latest score of each record by each scorer."""
         ...
 
     @property

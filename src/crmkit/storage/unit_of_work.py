@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, cast
 
 import attrs
 
@@ -39,7 +39,14 @@ from crmkit.model.task import Task
 from crmkit.storage.backend import Backend, PendingEvent
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.plain import is_empty, to_plain
-from crmkit.storage.protocol import DomainEvent, FieldChange, HistoryEntry, Progress, RecordFacts
+from crmkit.storage.protocol import (
+    DomainEvent,
+    FieldChange,
+    HistoryEntry,
+    Progress,
+    RecordFacts,
+    StoredScore,
+)
 from crmkit.values.email import EmailAddress
 from crmkit.values.enums import OrderStatus
 
@@ -300,6 +307,23 @@ class EntityRepository(Generic[E]):
         """Return the facts the store keeps about a record."""
         return self._backend.facts([record_id]).get(record_id) or RecordFacts(record_id)
 
+    def grouped(
+        self, by: str, *, include_archived: bool = False, batch_size: int = 1000
+    ) -> Iterator[tuple[uuid.UUID, list[E]]]:
+        """Stream entities grouped by a link field (``"contact_id"``), one group at a time."""
+        links = {ref.field for ref in self._kind.refs if not ref.many}
+        if by not in links:
+            raise ValidationError.single(
+                "by", by, f"is not a link of {self._kind.name}: one of {', '.join(sorted(links))}"
+            )
+        if batch_size < 1:
+            raise ValidationError.single("batch_size", batch_size, "must be at least 1")
+        stream = cast(
+            Iterator[E], self._backend.scan_grouped(self._kind, by, include_archived, batch_size)
+        )
+        for key, group in itertools.groupby(stream, key=lambda e: getattr(e, by)):
+            yield key, list(group)
+
 
 class ContactRepository(EntityRepository[Contact]):
     """Contacts, with look-up by email."""
@@ -371,6 +395,39 @@ class CustomFieldRegistry:
         return schema
 
 
+class ScoreBook:
+    """The score table of a unit of work (``uow.scores``): outside versions and history."""
+
+    def __init__(self, uow: BackendUnitOfWork) -> None:
+        self._uow = uow
+
+    def put_many(self, scores: Iterable[StoredScore]) -> int:
+        """Write scores in bulk (batches of 5,000), replacing earlier ones; return the count."""
+        self._uow._write()
+        backend = self._uow._live_backend()
+        count = 0
+        iterator = iter(scores)
+        while batch := list(itertools.islice(iterator, 5000)):
+            for i, score in enumerate(batch, count):
+                if not isinstance(score, StoredScore):
+                    raise ValidationError.single(
+                        "scores", type(score).__name__, f"row {i} is not a StoredScore"
+                    )
+            backend.put_scores(batch)
+            count += len(batch)
+        return count
+
+    def get(self, record_id: uuid.UUID, scorer: str) -> StoredScore | None:
+        """Return the latest score of a record by a scorer, if any."""
+        return self._uow._live_backend().scores([record_id], scorer).get(record_id)
+
+    def for_records(
+        self, record_ids: Iterable[uuid.UUID], scorer: str
+    ) -> dict[uuid.UUID, StoredScore]:
+        """Return the latest scores of many records by one scorer."""
+        return self._uow._live_backend().scores(list(dict.fromkeys(record_ids)), scorer)
+
+
 _SCHEMA_NAMESPACE = uuid.UUID("5d1f0c8e-9c3a-4c57-a2a1-6f1f8e0c2b7d")
 
 
@@ -409,6 +466,7 @@ class BackendUnitOfWork:
         self.tasks: EntityRepository[Task] = EntityRepository(self, KINDS["task"])
         self.orders: EntityRepository[Order] = EntityRepository(self, KINDS["order"])
         self.custom_fields = CustomFieldRegistry(self)
+        self.scores = ScoreBook(self)
 
     @property
     def actor(self) -> str | None:

@@ -19,7 +19,13 @@ from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
 from crmkit.storage.kinds import KINDS, Kind
-from crmkit.storage.protocol import FieldChange, HistoryEntry, RecordFacts, StoredEvent
+from crmkit.storage.protocol import (
+    FieldChange,
+    HistoryEntry,
+    RecordFacts,
+    StoredEvent,
+    StoredScore,
+)
 from crmkit.storage.sql.dialect import Dialect
 from crmkit.storage.sql.rows import RowCodec, StayCodec
 
@@ -468,6 +474,93 @@ class SqlBackend:
         if row is None:
             return None
         return CustomFieldSchema.from_dict(self._dec["json"](row[0]))
+
+    def put_scores(self, scores: Sequence[StoredScore]) -> None:
+        """Replace each (record, scorer) score: delete the old rows, insert the new."""
+        uid, time, dump = self._enc["uuid"], self._enc["timestamp"], self._enc["json"]
+        by_scorer: dict[str, list[StoredScore]] = {}
+        for score in scores:
+            by_scorer.setdefault(score.scorer, []).append(score)
+        for scorer, group in by_scorer.items():
+            for chunk in _chunks([s.record_id for s in group]):
+                self._execute(
+                    f"DELETE FROM scores WHERE scorer = {self._p}"
+                    f" AND record_id IN ({self._marks(len(chunk))})",
+                    [scorer, *self._uuids(chunk)],
+                )
+        latest = {(s.record_id, s.scorer): s for s in scores}
+        self._insert(
+            "scores",
+            ("record_id", "scorer", "value", "grade", "breakdown", "scorer_version", "computed_at"),
+            [
+                (
+                    uid(s.record_id),
+                    s.scorer,
+                    float(s.value),
+                    s.grade,
+                    dump(s.breakdown),
+                    s.scorer_version,
+                    time(s.computed_at),
+                )
+                for s in latest.values()
+            ],
+        )
+
+    def scores(self, record_ids: Sequence[uuid.UUID], scorer: str) -> dict[uuid.UUID, StoredScore]:
+        """Return the stored scores of `record_ids` by `scorer`."""
+        dec = self._dec
+        found: dict[uuid.UUID, StoredScore] = {}
+        for chunk in _chunks(list(record_ids)):
+            for row in self._execute(
+                "SELECT record_id, value, grade, breakdown, scorer_version, computed_at"
+                f" FROM scores WHERE scorer = {self._p}"
+                f" AND record_id IN ({self._marks(len(chunk))})",
+                [scorer, *self._uuids(chunk)],
+            ).fetchall():
+                record = dec["uuid"](row[0])
+                found[record] = StoredScore(
+                    record_id=record,
+                    scorer=scorer,
+                    value=row[1],
+                    grade=row[2],
+                    breakdown=dec["json"](row[3]),
+                    scorer_version=row[4],
+                    computed_at=dec["timestamp"](row[5]),
+                )
+        return found
+
+    def scan_grouped(
+        self, kind: Kind, link: str, include_archived: bool, batch_size: int
+    ) -> Iterator[Entity]:
+        """Stream entities ordered by (link, time, id) through keyset pages on the index."""
+        p, time = self._p, kind.time_field
+        archived = "" if include_archived else " AND archived_at IS NULL"
+        select = self._select[kind.name]
+        enc_link, enc_time = self._enc["uuid"], self._enc["timestamp"]
+        cursor: tuple[Any, Any, Any] | None = None
+        while True:
+            if cursor is None:
+                where, params = f"{link} IS NOT NULL", []
+            else:
+                where = (
+                    f"({link} > {p} OR ({link} = {p} AND ({time} > {p}"
+                    f" OR ({time} = {p} AND id > {p}))))"
+                )
+                params = [cursor[0], cursor[0], cursor[1], cursor[1], cursor[2]]
+            rows = self._execute(
+                f"{select} WHERE {where}{archived} ORDER BY {link}, {time}, id LIMIT {p}",
+                [*params, batch_size],
+            ).fetchall()
+            page = self._decode(kind, rows)
+            yield from page
+            if len(page) < batch_size:
+                return
+            last = page[-1]
+            cursor = (
+                enc_link(getattr(last, link)),
+                enc_time(getattr(last, time)),
+                self._uuid(last.id),
+            )
 
     def store_schema(self, schema: CustomFieldSchema) -> None:
         """Store a new schema version."""

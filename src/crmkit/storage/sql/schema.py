@@ -120,11 +120,23 @@ def _indexes(dialect: Dialect) -> list[str]:
     ]
 
 
+def _scores(dialect: Dialect) -> list[str]:
+    t = dialect.column_types
+    return [
+        f"CREATE TABLE scores (record_id {t['uuid']} NOT NULL, scorer {t['text']} NOT NULL,"
+        f" value {t['real']} NOT NULL, grade {t['text']}, breakdown {t['json']},"
+        f" scorer_version {t['text']} NOT NULL, computed_at {t['timestamp']} NOT NULL,"
+        " PRIMARY KEY (record_id, scorer))",
+        "CREATE INDEX ix_scores_scorer_value ON scores (scorer, value)",
+    ]
+
+
 Migration = Callable[[Dialect], list[str]]
 
 MIGRATIONS: tuple[Migration, ...] = (
     _tables,  # version 1: the tables
     _indexes,  # version 2: the look-up indexes (foreign keys, email match keys, domains, tags)
+    _scores,  # version 3: the score table (latest score per record and scorer)
 )
 """Migration ``i`` takes a database from schema version ``i`` to ``i + 1``."""
 
