@@ -42,6 +42,7 @@ def test_scores_are_kept_outside_the_record(store):
 def test_scores_roll_back_with_their_unit_of_work(store):
     with store.unit_of_work() as uow:
         ada = uow.contacts.add(Contact.create(first_name="Ada"))
+
     def score_then_fail():
         with store.unit_of_work() as uow:
             uow.scores.put_many([StoredScore(ada.id, "engagement", 1.0, T0)])
