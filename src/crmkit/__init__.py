@@ -8,6 +8,7 @@ Everything listed in `__all__` is the public API.
 from importlib.metadata import PackageNotFoundError, version
 
 from crmkit.clock import Clock, FixedClock, SystemClock
+from crmkit.conditions import Condition, F, compile_predicate, condition_from_dict, validate_fields
 from crmkit.errors import (
     ConcurrencyError,
     CrmkitError,
@@ -24,6 +25,7 @@ from crmkit.errors import (
     ValidationError,
 )
 from crmkit.ids import new_id
+from crmkit.leads import QualificationResult, Qualifier, Rule, RuleKind, move_lead
 from crmkit.model import (
     Activity,
     Address,
@@ -43,6 +45,15 @@ from crmkit.model import (
     Qualification,
     StageStay,
     Task,
+)
+from crmkit.pipelines import (
+    CallStatus,
+    Moved,
+    Pipeline,
+    Stage,
+    StageChanged,
+    default_renewal_pipeline,
+    default_sales_pipeline,
 )
 from crmkit.storage import (
     DomainEvent,
@@ -87,9 +98,11 @@ __all__ = [
     "ActivityOutcome",
     "Address",
     "BantFacts",
+    "CallStatus",
     "Clock",
     "Company",
     "ConcurrencyError",
+    "Condition",
     "Consent",
     "ConsentPurpose",
     "Contact",
@@ -103,6 +116,7 @@ __all__ = [
     "DomainEvent",
     "EmailAddress",
     "Entity",
+    "F",
     "FieldChange",
     "FieldType",
     "FixedClock",
@@ -112,20 +126,28 @@ __all__ = [
     "LeadStatus",
     "LifecycleStage",
     "Money",
+    "Moved",
     "NotFoundError",
     "Order",
     "OrderLine",
     "OrderStatus",
     "PhoneNumber",
     "PhoneType",
+    "Pipeline",
     "Priority",
     "Problem",
     "Qualification",
+    "QualificationResult",
     "QualificationVerdict",
+    "Qualifier",
     "RecordFacts",
     "ReferencedError",
+    "Rule",
+    "RuleKind",
     "SchemaVersionError",
     "SegmentError",
+    "Stage",
+    "StageChanged",
     "StageStay",
     "StorageError",
     "Store",
@@ -141,6 +163,12 @@ __all__ = [
     "UserRef",
     "ValidationError",
     "__version__",
+    "compile_predicate",
+    "condition_from_dict",
+    "default_renewal_pipeline",
+    "default_sales_pipeline",
+    "move_lead",
     "new_id",
     "open_store",
+    "validate_fields",
 ]

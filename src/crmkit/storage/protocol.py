@@ -33,12 +33,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 
 import attrs
 
+from crmkit.clock import Clock
 from crmkit.model.activity import Activity
 from crmkit.model.company import Company
 from crmkit.model.contact import Contact
@@ -408,8 +410,20 @@ class UnitOfWork(Protocol):
         """Who the changes of this unit of work are attributed to."""
         ...
 
+    @property
+    def clock(self) -> Clock:
+        """The store's clock: where history, events and archive times get "now" from."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A block whose changes are undone if it raises, while the unit of work goes on."""
+        ...
+
     def record(self, event: DomainEvent) -> None:
-        """Add an event to the outbox; it is stored if and when the unit of work commits."""
+        """Add an event to the outbox; it is stored if and when the unit of work commits.
+
+        An attrs event whose `by` is None is attributed to the unit of work's actor.
+        """
         ...
 
     def __enter__(self) -> Self: ...

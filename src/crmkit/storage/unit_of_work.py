@@ -6,6 +6,7 @@ and custom-field schemas all live here, so every adapter behaves the same.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -97,9 +98,7 @@ class EntityRepository(Generic[E]):
         seen: set[uuid.UUID] = set()
         iterator = iter(entities)
         backend = self._backend
-        token = backend.savepoint()
-        history_mark = len(self._uow._history_entries)
-        try:
+        with self._uow.savepoint():  # all or nothing; the unit of work goes on after an error
             while batch := list(itertools.islice(iterator, batch_size)):
                 try:
                     stored = self._prepare_new(batch, first_row=done, seen=seen)
@@ -114,11 +113,6 @@ class EntityRepository(Generic[E]):
                     progress(done, total)
             if problems:
                 raise ValidationError(problems)
-        except BaseException:
-            # All or nothing: undo the batches already written; the unit of work goes on.
-            backend.rollback_to(token)
-            del self._uow._history_entries[history_mark:]
-            raise
         return done
 
     def update(self, entity: E) -> E:
@@ -325,6 +319,38 @@ class EntityRepository(Generic[E]):
             yield key, list(group)
 
 
+class DealRepository(EntityRepository[Deal]):
+    """Deals; stays in their stage history that name no mover are credited to the actor."""
+
+    def _stamped(self, deal: Deal, stored_stays: int) -> Deal:
+        actor = self._uow.actor
+        history = deal.stage_history
+        if actor is None or all(s.moved_by is not None for s in history[stored_stays:]):
+            return deal
+        stays = tuple(
+            attrs.evolve(s, moved_by=actor) if i >= stored_stays and s.moved_by is None else s
+            for i, s in enumerate(history)
+        )
+        return attrs.evolve(deal, stage_history=stays)
+
+    def add(self, entity: Deal) -> Deal:
+        """Store a new deal; see `EntityRepository.add`."""
+        return super().add(self._stamped(entity, 0))
+
+    def add_many(
+        self, entities: Iterable[Deal], *, batch_size: int = 1000, progress: Progress | None = None
+    ) -> int:
+        """Store many new deals; see `EntityRepository.add_many`."""
+        stamped = (self._stamped(deal, 0) for deal in entities)
+        return super().add_many(stamped, batch_size=batch_size, progress=progress)
+
+    def update(self, entity: Deal) -> Deal:
+        """Store a changed deal; moves it records without a mover are the actor's."""
+        stored = self._backend.load(self._kind, [entity.id]).get(entity.id)
+        known = len(stored.stage_history) if isinstance(stored, Deal) else 0
+        return super().update(self._stamped(entity, known))
+
+
 class ContactRepository(EntityRepository[Contact]):
     """Contacts, with look-up by email."""
 
@@ -461,7 +487,7 @@ class BackendUnitOfWork:
         self.contacts = ContactRepository(self, KINDS["contact"])
         self.companies = CompanyRepository(self, KINDS["company"])
         self.leads: EntityRepository[Lead] = EntityRepository(self, KINDS["lead"])
-        self.deals: EntityRepository[Deal] = EntityRepository(self, KINDS["deal"])
+        self.deals = DealRepository(self, KINDS["deal"])
         self.activities: EntityRepository[Activity] = EntityRepository(self, KINDS["activity"])
         self.tasks: EntityRepository[Task] = EntityRepository(self, KINDS["task"])
         self.orders: EntityRepository[Order] = EntityRepository(self, KINDS["order"])
@@ -486,14 +512,39 @@ class BackendUnitOfWork:
         }
         return repositories[kind]
 
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo everything done inside the block if it raises; the unit of work goes on.
+
+        Use it to try a group of changes (a lead conversion, a bulk add) all or nothing
+        without giving up the whole unit of work.
+        """
+        self._write()
+        backend = self._live_backend()
+        token = backend.savepoint()
+        history, events = len(self._history_entries), len(self._events)
+        try:
+            yield
+        except BaseException:
+            backend.rollback_to(token)
+            del self._history_entries[history:]
+            del self._events[events:]
+            self._schemas.clear()
+            raise
+
     def record(self, event: DomainEvent) -> None:
-        """Add an event to the outbox, stored if and when this unit of work commits."""
+        """Add an event to the outbox, stored if and when this unit of work commits.
+
+        An attrs event whose `by` is None is attributed to the unit of work's actor.
+        """
         event_type = getattr(event, "event_type", None)
         if not isinstance(event_type, str) or not event_type or not hasattr(event, "to_dict"):
             raise ValidationError.single(
                 "event", type(event).__name__, "needs an event_type string and a to_dict()"
             )
         self._write()
+        if attrs.has(type(event)) and getattr(event, "by", "") is None and self._actor:
+            event = attrs.evolve(event, by=self._actor)  # type: ignore[misc]
         try:
             payload = json.loads(json.dumps(dict(event.to_dict()), default=_json_default))
         except (TypeError, ValueError) as error:

@@ -1,0 +1,70 @@
+"""Checking that a condition only names fields a kind of record has, with suggestions."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import attrs
+
+from crmkit.conditions.tree import Condition
+from crmkit.errors import SegmentError
+
+__all__ = ["fields_of", "unknown_fields", "validate_fields"]
+
+
+def fields_of(record_type: type, *, custom: bool = True) -> frozenset[str]:
+    """Return the field names of an attrs record class, plus ``custom.*`` when `custom`.
+
+    Args:
+        record_type: An attrs class such as `Deal` or `Lead`.
+        custom: Whether any ``custom.<key>`` is allowed.
+    """
+    names = {field.name for field in attrs.fields(record_type) if not field.name.startswith("_")}
+    if custom:
+        names.add("custom.*")
+    return frozenset(names)
+
+
+def _known(path: str, known: frozenset[str]) -> bool:
+    if path in known:
+        return True
+    prefix, dot, _rest = path.rpartition(".")
+    while dot:
+        if f"{prefix}.*" in known:
+            return True
+        prefix, dot, _rest = prefix.rpartition(".")
+    return False
+
+
+def unknown_fields(condition: Condition, known_fields: Iterable[str]) -> tuple[str, ...]:
+    """Return the paths in `condition` that `known_fields` does not cover, in order.
+
+    A known entry ``"custom.*"`` (or any ``"<prefix>.*"``) covers every path under it.
+    """
+    known = frozenset(known_fields)
+    return tuple(path for path in condition.fields() if not _known(path, known))
+
+
+def validate_fields(condition: Condition, known_fields: Iterable[str]) -> None:
+    """Raise if `condition` names a field that is not known, suggesting the closest names.
+
+    Args:
+        condition: The condition to check.
+        known_fields: The allowed paths; ``"custom.*"`` allows every custom field.
+
+    Raises:
+        SegmentError: Naming every unknown field, each with a "did you mean" suggestion
+            when one is close enough.
+    """
+    known = frozenset(known_fields)
+    unknown = unknown_fields(condition, known)
+    if not unknown:
+        return
+    candidates = sorted(k for k in known if not k.endswith(".*"))
+    messages = []
+    for path in unknown:
+        close = difflib.get_close_matches(path, candidates, n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        messages.append(f"unknown field {path!r}{hint}")
+    raise SegmentError("; ".join(messages))

@@ -1,0 +1,370 @@
+"""Compiling a condition once into a Python predicate: ``compile_predicate(c)(record)``.
+
+Interpreting a tree per record costs ~7x a hand-written test (PERFORMANCE.md), so a
+condition is compiled into the source of one function whose body is a single expression
+(``r.industry == c0 and ...``), with every value passed in through the namespace as a named
+constant and never formatted into the source; field paths are checked identifiers. The fast
+path reads attributes directly and lets Python compare; if anything in it raises (an
+attribute the record lacks, values that do not compare, ``None`` halfway along a dotted
+path), that record is evaluated again by the closure compiler, which implements the exact
+semantics slowly and safely. The result is cached on the node, per record type.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Hashable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from crmkit.conditions.compiler import ConditionCompiler
+from crmkit.conditions.constants import Constant
+from crmkit.conditions.paths import resolve
+from crmkit.conditions.tree import (
+    And,
+    Between,
+    Compare,
+    Condition,
+    Contains,
+    HasTag,
+    In,
+    IsEmpty,
+    Not,
+    Or,
+    StartsWith,
+)
+from crmkit.model.frozen_map import FrozenMap
+from crmkit.values.money import Money
+
+__all__ = ["ClosureCompiler", "Predicate", "PythonSourceCompiler", "compile_predicate"]
+
+Predicate = Callable[[Any], bool]
+"""A compiled condition: record in, True or False out."""
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_FALLBACK = (AttributeError, TypeError, ValueError)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+_COLLECTIONS = (tuple, list, set, frozenset, dict)
+# FrozenMap is checked by exact class: it is a Mapping, and isinstance through ABCMeta costs
+# more than the whole rest of a requirement check.
+
+
+def _is_empty(value: object) -> bool:
+    """Whether a value counts as empty: None, blank text, an empty collection."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return (isinstance(value, _COLLECTIONS) or value.__class__ is FrozenMap) and not value
+
+
+def compile_predicate(condition: Condition, record_type: type | None = None) -> Predicate:
+    """Return a fast Python predicate for `condition`, compiled once and cached on the node.
+
+    Args:
+        condition: The condition tree.
+        record_type: The class of the records it will see, when known (``Deal``): bare
+            names that are not attributes of it then read custom fields directly instead
+            of through the slow path.
+
+    Returns:
+        A function taking a record and returning True or False.
+    """
+    cache = condition._compiled
+    predicate = cache.get(record_type)
+    if predicate is None:
+        slow = ClosureCompiler().compile(condition)
+        predicate = PythonSourceCompiler(record_type).build(condition, slow)
+        cache[record_type] = predicate
+    return predicate
+
+
+class ClosureCompiler(ConditionCompiler[Predicate]):
+    """Compiles a condition into nested closures: the reference semantics, safe on any value.
+
+    Used as the fallback of the generated predicate and to check it in tests.
+    """
+
+    def visit_compare(self, node: Compare) -> Predicate:
+        """Compile ``field <op> value``."""
+        path, value, compare = node.field, node.value, _OPS[node.operator]
+        numeric = _is_number(value)
+
+        def test(record: object) -> bool:
+            found = resolve(record, path)
+            if found is None:
+                return False
+            if numeric and isinstance(found, Money):
+                found = found.amount
+            try:
+                return bool(compare(found, value))
+            except _FALLBACK:
+                return False
+
+        return test
+
+    def visit_in(self, node: In) -> Predicate:
+        """Compile ``field in [...]`` / ``not in``."""
+        path, values, negated = node.field, node.values, node.negated
+        numeric = any(_is_number(v) for v in values)
+
+        def test(record: object) -> bool:
+            found = resolve(record, path)
+            if found is None:
+                return False
+            if numeric and isinstance(found, Money):
+                found = found.amount
+            hit = any(_equal(found, v) for v in values)
+            return not hit if negated else hit
+
+        return test
+
+    def visit_between(self, node: Between) -> Predicate:
+        """Compile ``low <= field <= high``."""
+        path, low, high = node.field, node.low, node.high
+        numeric = _is_number(low) or _is_number(high)
+
+        def test(record: object) -> bool:
+            found = resolve(record, path)
+            if found is None:
+                return False
+            if numeric and isinstance(found, Money):
+                found = found.amount
+            try:
+                return bool(low <= found <= high)  # type: ignore[operator]
+            except _FALLBACK:
+                return False
+
+        return test
+
+    def visit_contains(self, node: Contains) -> Predicate:
+        """Compile ``field contains value``."""
+        path, value = node.field, node.value
+        folded = value.casefold() if isinstance(value, str) else None
+
+        def test(record: object) -> bool:
+            found = resolve(record, path)
+            if found is None:
+                return False
+            if isinstance(found, str):
+                return folded is not None and folded in found.casefold()
+            try:
+                return value in found  # type: ignore[operator]
+            except TypeError:
+                return False
+
+        return test
+
+    def visit_starts_with(self, node: StartsWith) -> Predicate:
+        """Compile ``field starts with text``."""
+        path, prefix = node.field, node.value.casefold()
+
+        def test(record: object) -> bool:
+            found = resolve(record, path)
+            return isinstance(found, str) and found.casefold().startswith(prefix)
+
+        return test
+
+    def visit_has_tag(self, node: HasTag) -> Predicate:
+        """Compile ``field has tag t``."""
+        path, tag = node.field, node.tag
+
+        def test(record: object) -> bool:
+            found = resolve(record, path)
+            if found is None or isinstance(found, str):
+                return False
+            try:
+                return tag in found  # type: ignore[operator]
+            except TypeError:
+                return False
+
+        return test
+
+    def visit_is_empty(self, node: IsEmpty) -> Predicate:
+        """Compile ``field is empty`` / ``is not empty``."""
+        path, negated = node.field, node.negated
+
+        def test(record: object) -> bool:
+            return _is_empty(resolve(record, path)) is not negated
+
+        return test
+
+    def visit_and(self, node: And) -> Predicate:
+        """Compile a conjunction."""
+        items = tuple(self.compile(item) for item in node.items)
+        return lambda record: all(item(record) for item in items)
+
+    def visit_or(self, node: Or) -> Predicate:
+        """Compile a disjunction."""
+        items = tuple(self.compile(item) for item in node.items)
+        return lambda record: any(item(record) for item in items)
+
+    def visit_not(self, node: Not) -> Predicate:
+        """Compile the complement."""
+        item = self.compile(node.item)
+        return lambda record: not item(record)
+
+
+def _equal(left: object, right: object) -> bool:
+    try:
+        return bool(left == right)
+    except _FALLBACK:
+        return False
+
+
+@attrs.define
+class PythonSourceCompiler(ConditionCompiler[str]):
+    """Compiles a condition into the source of one Python expression over the record ``r``.
+
+    Values go into `namespace` as ``c0``, ``c1``, ...; the source only ever holds those
+    names, checked field names and operators.
+
+    Args:
+        record_type: The class of the records, when known (see `compile_predicate`).
+    """
+
+    record_type: type | None = None
+    namespace: dict[str, object] = attrs.field(factory=dict)
+
+    def build(self, condition: Condition, fallback: Predicate) -> Predicate:
+        """Return the compiled predicate; `fallback` evaluates records the fast path cannot."""
+        expression = self.compile(condition)
+        source = (
+            "def _predicate(r):\n"
+            "    try:\n"
+            f"        return {expression}\n"
+            "    except _FALLBACK:\n"
+            "        return _slow(r)\n"
+        )
+        namespace: dict[str, Any] = {
+            **self.namespace,
+            "_FALLBACK": _FALLBACK,
+            "_slow": fallback,
+            "_Money": Money,
+            "_COLLECTIONS": _COLLECTIONS,
+            "_FrozenMap": FrozenMap,
+            "isinstance": isinstance,
+            "str": str,
+            "__builtins__": {},
+        }
+        code = compile(source, f"<condition {str(condition)[:60]!r}>", "exec")
+        exec(code, namespace)
+        predicate: Predicate = namespace["_predicate"]
+        predicate.__doc__ = f"Compiled condition: {condition}"
+        return predicate
+
+    def constant(self, value: object) -> str:
+        """Put `value` into the namespace and return the name that refers to it."""
+        name = f"c{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def access(self, path: str) -> str:
+        """Return the expression that reads `path` on ``r``."""
+        parts = path.split(".")
+        if parts[0] == "custom":
+            return f"r.custom.get({self.constant(parts[1])})"
+        head, rest = parts[0], parts[1:]
+        if self.record_type is not None and not _has_attribute(self.record_type, head):
+            base = f"r.custom.get({self.constant(head)})"
+        else:
+            base = f"r.{head}"
+        return base + "".join(f".{part}" for part in rest)
+
+    def _number_view(self, numeric: bool) -> str:
+        return "(x.amount if x.__class__ is _Money else x)" if numeric else "x"
+
+    def visit_compare(self, node: Compare) -> str:
+        """Compile ``field <op> value``."""
+        value = self.constant(node.value)
+        access, op = self.access(node.field), node.operator
+        if _is_number(node.value):
+            view = f"(x.amount if (x := {access}).__class__ is _Money else x)"
+            if op == "==":
+                return f"({view} == {value})"
+            return f"((x := {access}) is not None and {self._number_view(True)} {op} {value})"
+        if op == "==":
+            return f"({access} == {value})"
+        return f"((x := {access}) is not None and x {op} {value})"
+
+    def visit_in(self, node: In) -> str:
+        """Compile ``field in [...]`` / ``not in``."""
+        values: tuple[Constant, ...] | frozenset[Constant] = node.values
+        if all(isinstance(v, Hashable) for v in node.values):
+            values = frozenset(node.values)
+        name = self.constant(values)
+        view = self._number_view(any(_is_number(v) for v in node.values))
+        op = "not in" if node.negated else "in"
+        return f"((x := {self.access(node.field)}) is not None and {view} {op} {name})"
+
+    def visit_between(self, node: Between) -> str:
+        """Compile ``low <= field <= high``."""
+        low, high = self.constant(node.low), self.constant(node.high)
+        view = self._number_view(_is_number(node.low) or _is_number(node.high))
+        return f"((x := {self.access(node.field)}) is not None and {low} <= {view} <= {high})"
+
+    def visit_contains(self, node: Contains) -> str:
+        """Compile ``field contains value``."""
+        raw = self.constant(node.value)
+        folded = self.constant(node.value.casefold() if isinstance(node.value, str) else None)
+        return (
+            f"((x := {self.access(node.field)}) is not None and "
+            f"({folded} in x.casefold() if isinstance(x, str) else {raw} in x))"
+        )
+
+    def visit_starts_with(self, node: StartsWith) -> str:
+        """Compile ``field starts with text``."""
+        prefix = self.constant(node.value.casefold())
+        return (
+            f"(isinstance(x := {self.access(node.field)}, str) "
+            f"and x.casefold().startswith({prefix}))"
+        )
+
+    def visit_has_tag(self, node: HasTag) -> str:
+        """Compile ``field has tag t``."""
+        tag = self.constant(node.tag)
+        return (
+            f"((x := {self.access(node.field)}) is not None "
+            f"and not isinstance(x, str) and {tag} in x)"
+        )
+
+    def visit_is_empty(self, node: IsEmpty) -> str:
+        """Compile ``field is empty`` / ``is not empty``."""
+        test = (
+            f"((x := {self.access(node.field)}) is None or (not x.strip() "
+            "if isinstance(x, str) else ((isinstance(x, _COLLECTIONS) "
+            "or x.__class__ is _FrozenMap) and not x)))"
+        )
+        return f"(not {test})" if node.negated else test
+
+    def visit_and(self, node: And) -> str:
+        """Compile a conjunction."""
+        return "(" + " and ".join(self.compile(item) for item in node.items) + ")"
+
+    def visit_or(self, node: Or) -> str:
+        """Compile a disjunction."""
+        return "(" + " or ".join(self.compile(item) for item in node.items) + ")"
+
+    def visit_not(self, node: Not) -> str:
+        """Compile the complement."""
+        return f"(not {self.compile(node.item)})"
+
+
+def _has_attribute(record_type: type, name: str) -> bool:
+    if attrs.has(record_type) and name in attrs.fields_dict(record_type):
+        return True
+    return hasattr(record_type, name)

@@ -1,0 +1,86 @@
+"""Fast construction of frozen records for the move hot path.
+
+A move builds a new deal, two stays, an event and its result. attrs' generated `__init__`
+for a frozen, slotted class sets each field through ``object.__setattr__``, and
+`attrs.evolve` adds a pass over the fields on top; on `Deal`'s 23 fields that is most of a
+move. These helpers generate, once per class, straight-line functions that create the
+object and fill its slots directly.
+
+They are used only for classes where that is exactly what `__init__` would do: attrs,
+slotted, every field in `__init__`, no validators, converters, ``on_setattr`` hooks or
+``__attrs_pre_init__`` / ``__attrs_post_init__``. For any other class they fall back to
+`attrs.evolve` and the normal constructor, so a later validator on `Deal` keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+import attrs
+
+__all__ = ["builder", "evolver", "plain_record"]
+
+T = TypeVar("T")
+
+
+def plain_record(cls: type) -> bool:
+    """Whether creating `cls` is nothing but setting its slots (so it can be done directly)."""
+    if not attrs.has(cls) or "__slots__" not in cls.__dict__:
+        return False
+    if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+        return False
+    for field in attrs.fields(cls):
+        if not field.init or field.validator is not None or field.converter is not None:
+            return False
+        if field.on_setattr not in (None, attrs.setters.NO_OP):
+            return False
+    return True
+
+
+def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
+    fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(cast(Any, cls))
+    return fields
+
+
+def _namespace(cls: type) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    for i, field in enumerate(_fields(cls)):
+        namespace[f"_set{i}"] = getattr(cls, field.name).__set__
+    return namespace
+
+
+def evolver(cls: type[T], changed: Sequence[str]) -> Callable[..., T]:
+    """Return ``f(record, **changes)`` copying `record` with the `changed` fields replaced.
+
+    The changes must be passed by keyword, exactly the names in `changed`.
+    """
+    names = [f.name for f in _fields(cls)]
+    unknown = set(changed) - set(names)
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+    if not plain_record(cls):
+        return lambda record, **changes: attrs.evolve(record, **changes)
+    lines = [f"def evolve(record, *, {', '.join(changed)}):", "    new = _new(_cls)"]
+    for i, name in enumerate(names):
+        value = name if name in changed else f"record.{name}"
+        lines.append(f"    _set{i}(new, {value})")
+    lines.append("    return new")
+    namespace = _namespace(cls)
+    exec("\n".join(lines), namespace)
+    function: Callable[..., T] = namespace["evolve"]
+    return function
+
+
+def builder(cls: type[T]) -> Callable[..., T]:
+    """Return ``f(**fields)`` that builds `cls` from every one of its fields, by keyword."""
+    if not plain_record(cls):
+        return cls
+    names = [str(field.alias) for field in _fields(cls)]
+    lines = [f"def build(*, {', '.join(names)}):", "    new = _new(_cls)"]
+    lines.extend(f"    _set{i}(new, {name})" for i, name in enumerate(names))
+    lines.append("    return new")
+    namespace = _namespace(cls)
+    exec("\n".join(lines), namespace)
+    function: Callable[..., T] = namespace["build"]
+    return function

@@ -1,0 +1,74 @@
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmkit import FixedClock, Lead, LeadStatus, TransitionError
+from crmkit.leads import LEAD_MOVES, allowed_lead_moves, move_lead
+
+T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def lead():
+    return Lead.create(first_name="Ada", clock=FixedClock(T0))
+
+
+def test_the_happy_path(lead):
+    clock = FixedClock(T0 + dt.timedelta(hours=1))
+    working = move_lead(lead, LeadStatus.WORKING, clock=clock)
+    assert working.status is LeadStatus.WORKING
+    assert working.updated_at == clock.now()
+    qualified = move_lead(working, "qualified", clock=clock)
+    converted = move_lead(qualified, LeadStatus.CONVERTED, clock=clock)
+    assert converted.status is LeadStatus.CONVERTED
+    assert lead.status is LeadStatus.NEW  # the old one is unchanged
+
+
+def test_unqualified_needs_a_reason_and_leaving_clears_it(lead):
+    with pytest.raises(TransitionError, match="a reason is required"):
+        move_lead(lead, LeadStatus.UNQUALIFIED)
+    with pytest.raises(TransitionError, match="a reason is required"):
+        move_lead(lead, LeadStatus.UNQUALIFIED, reason="   ")
+    out = move_lead(lead, LeadStatus.UNQUALIFIED, reason=" no budget ")
+    assert out.unqualified_reason == "no budget"
+    back = move_lead(out, LeadStatus.NURTURING)
+    assert back.unqualified_reason is None
+    with pytest.raises(TransitionError, match="only taken"):
+        move_lead(lead, LeadStatus.WORKING, reason="why")
+
+
+def test_converted_is_terminal_and_unqualified_cannot_convert(lead):
+    converted = move_lead(lead, LeadStatus.CONVERTED)
+    for status in LeadStatus:
+        with pytest.raises(TransitionError):
+            move_lead(converted, status, reason="x")
+    out = move_lead(lead, LeadStatus.UNQUALIFIED, reason="spam")
+    with pytest.raises(TransitionError, match="cannot move from unqualified to converted"):
+        move_lead(out, LeadStatus.CONVERTED)
+    assert allowed_lead_moves(LeadStatus.CONVERTED) == ()
+
+
+def test_unknown_and_same_status_are_refused(lead):
+    with pytest.raises(TransitionError, match="not a lead status"):
+        move_lead(lead, "hot")
+    with pytest.raises(TransitionError, match="already"):
+        move_lead(lead, LeadStatus.NEW)
+
+
+@given(st.lists(st.sampled_from(list(LeadStatus)), max_size=12))
+def test_moves_follow_the_table_exactly(path):
+    lead = Lead.create(first_name="Ada", clock=FixedClock(T0))
+    for target in path:
+        reason = "r" if target is LeadStatus.UNQUALIFIED else None
+        allowed = target in LEAD_MOVES[lead.status]
+        try:
+            moved = move_lead(lead, target, reason=reason, clock=FixedClock(T0))
+        except TransitionError:
+            assert not allowed
+            continue
+        assert allowed
+        assert moved.status is target
+        assert (moved.unqualified_reason is not None) == (target is LeadStatus.UNQUALIFIED)
+        lead = moved
