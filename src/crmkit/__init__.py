@@ -25,7 +25,16 @@ from crmkit.errors import (
     ValidationError,
 )
 from crmkit.ids import new_id
-from crmkit.leads import QualificationResult, Qualifier, Rule, RuleKind, move_lead
+from crmkit.leads import (
+    Conversion,
+    LeadConverted,
+    QualificationResult,
+    Qualifier,
+    Rule,
+    RuleKind,
+    convert_lead,
+    move_lead,
+)
 from crmkit.model import (
     Activity,
     Address,
@@ -106,6 +115,7 @@ __all__ = [
     "Consent",
     "ConsentPurpose",
     "Contact",
+    "Conversion",
     "CrmkitError",
     "CurrencyMismatchError",
     "CustomField",
@@ -123,6 +133,7 @@ __all__ = [
     "ForecastCategory",
     "HistoryEntry",
     "Lead",
+    "LeadConverted",
     "LeadStatus",
     "LifecycleStage",
     "Money",
@@ -165,6 +176,7 @@ __all__ = [
     "__version__",
     "compile_predicate",
     "condition_from_dict",
+    "convert_lead",
     "default_renewal_pipeline",
     "default_sales_pipeline",
     "move_lead",
