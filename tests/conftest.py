@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,10 +27,27 @@ HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
 settings.load_profile(HYPOTHESIS_PROFILE)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Under the ci profile, run every Hypothesis test from one seed that the header prints.
+
+    The seed is random per run unless HYPOTHESIS_SEED (or --hypothesis-seed) names one, so a
+    failure in CI is reproduced with ``HYPOTHESIS_SEED=<seed> HYPOTHESIS_PROFILE=ci pytest``.
+    """
+    if HYPOTHESIS_PROFILE != "ci" or config.getoption("hypothesis_seed", None) is not None:
+        return
+    config.option.hypothesis_seed = os.environ.get("HYPOTHESIS_SEED") or str(
+        random.randrange(2**32)
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [f"hypothesis profile: {HYPOTHESIS_PROFILE}"]
+    seed = config.getoption("hypothesis_seed", None)
+    if seed is not None:
+        lines.append(f"hypothesis seed: {seed} (rerun with HYPOTHESIS_SEED={seed})")
     if HYPOTHESIS_PROFILE == "ci":
-        lines.append("hypothesis: failing examples print their seed and a @reproduce_failure blob")
+        lines.append("hypothesis: failing examples also print a @reproduce_failure blob")
     return lines
 
 
