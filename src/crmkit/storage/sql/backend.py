@@ -542,11 +542,10 @@ class SqlBackend:
             if cursor is None:
                 where, params = f"{link} IS NOT NULL", []
             else:
-                where = (
-                    f"({link} > {p} OR ({link} = {p} AND ({time} > {p}"
-                    f" OR ({time} = {p} AND id > {p}))))"
-                )
-                params = [cursor[0], cursor[0], cursor[1], cursor[1], cursor[2]]
+                # A row-value comparison lets the planner seek the (link, time, id) index;
+                # the equivalent OR chain makes SQLite scan the index from the start each page.
+                where = f"({link}, {time}, id) > ({p}, {p}, {p})"
+                params = [cursor[0], cursor[1], cursor[2]]
             rows = self._execute(
                 f"{select} WHERE {where}{archived} ORDER BY {link}, {time}, id LIMIT {p}",
                 [*params, batch_size],

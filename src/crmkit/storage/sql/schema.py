@@ -108,12 +108,13 @@ def _indexes(dialect: Dialect) -> list[str]:
         ("record_tags", "kind, tag"),
         ("history", "entity_id"),
     ]
+    # (link, time, id): serves related() newest first and grouped() keyset pages in order.
     for table in ("activities", "tasks"):
         time = "occurred_at" if table == "activities" else "created_at"
         for column in ("contact_id", "company_id", "deal_id", "lead_id"):
-            wanted.append((table, f"{column}, {time}"))
+            wanted.append((table, f"{column}, {time}, id"))
     for column in ("contact_id", "company_id"):
-        wanted.append(("orders", f"{column}, placed_at"))
+        wanted.append(("orders", f"{column}, placed_at, id"))
     return [
         f"CREATE INDEX ix_{table}_{columns.replace(', ', '_')} ON {table} ({columns})"
         for table, columns in wanted
