@@ -459,7 +459,7 @@ def test_any_sequence_of_moves_keeps_the_history_consistent(pipeline, moves):
 
 def test_fast_copies_equal_attrs_evolve_and_fall_back_for_validated_classes(deal, clock):
     from crmkit.model.deal import StageStay
-    from crmkit.pipelines.copying import builder, evolver, plain_record
+    from crmkit.model.fast_records import builder, evolver, plain_record
 
     assert plain_record(Deal)
     copy = evolver(Deal, ("stage", "updated_at"))

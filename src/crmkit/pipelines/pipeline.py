@@ -27,7 +27,7 @@ from crmkit.definitions import dump_json, dump_toml, load_json, load_toml
 from crmkit.errors import Problem, TransitionError, ValidationError
 from crmkit.model.deal import Deal, StageStay
 from crmkit.model.frozen_map import FrozenMap
-from crmkit.pipelines.copying import builder, evolver
+from crmkit.model.fast_records import builder, evolver
 from crmkit.pipelines.events import Moved, StageChanged
 from crmkit.pipelines.stage import DEAL_FIELDS, Stage, describe_requirement
 

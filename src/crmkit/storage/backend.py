@@ -14,14 +14,16 @@ from typing import Any, Protocol
 
 import attrs
 
+from crmkit.conditions.binding import Binding
+from crmkit.conditions.dates import BusinessCalendar
 from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
 from crmkit.storage.kinds import Kind
-from crmkit.storage.protocol import HistoryEntry, RecordFacts, StoredScore
+from crmkit.storage.protocol import HistoryEntry, RecordFacts, SavedSegment, StoredScore
 
-__all__ = ["ActivitySource", "Backend", "OrderSource", "PendingEvent"]
+__all__ = ["ActivitySource", "Backend", "OrderSource", "PendingEvent", "SegmentQuery"]
 
 ActivitySource = tuple[uuid.UUID, str, dt.datetime]
 """``(record_id, activity kind, occurred_at)``."""
@@ -38,6 +40,21 @@ class PendingEvent:
     payload: dict[str, Any]
     actor: str | None
     recorded_at: dt.datetime
+
+
+@attrs.frozen
+class SegmentQuery:
+    """A segment ready to run: bound to its kind, with "now" and the calendar fixed.
+
+    Attributes:
+        binding: The bound condition (`crmkit.conditions.binding.bind`).
+        now: The instant relative dates resolve from (the store's clock, read once).
+        calendar: The store's business calendar.
+    """
+
+    binding: Binding
+    now: dt.datetime
+    calendar: BusinessCalendar
 
 
 class Backend(Protocol):
@@ -166,4 +183,60 @@ class Backend(Protocol):
         self, kind: Kind, after: uuid.UUID | None, include_archived: bool, batch_size: int
     ) -> Iterator[Entity]:
         """Stream entities after `after` in id order with constant memory."""
+        ...
+
+    # -- segments (additive: find / count by condition, saved segments, settings) -----------
+
+    def find_iter(
+        self,
+        kind: Kind,
+        query: SegmentQuery,
+        after: uuid.UUID | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> Iterator[Entity]:
+        """Stream the entities matching a segment after `after`, in id order."""
+        ...
+
+    def find_ids(
+        self,
+        kind: Kind,
+        query: SegmentQuery,
+        after: uuid.UUID | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> Iterator[uuid.UUID]:
+        """Stream the ids of the entities matching a segment after `after`, in id order."""
+        ...
+
+    def count_matching(self, kind: Kind, query: SegmentQuery, include_archived: bool) -> int:
+        """Count the entities matching a segment."""
+        ...
+
+    def load_setting(self, key: str) -> str | None:
+        """Return a store-wide setting (``business_calendar``), if set."""
+        ...
+
+    def store_setting(self, key: str, value: str) -> None:
+        """Set a store-wide setting."""
+        ...
+
+    def load_segments(self, name: str | None) -> list[SavedSegment]:
+        """Return the saved segment of that name, or all of them (by name) for None."""
+        ...
+
+    def store_segment(self, segment: SavedSegment) -> None:
+        """Insert or replace a saved segment (its member list is kept)."""
+        ...
+
+    def delete_segment(self, name: str) -> None:
+        """Delete a saved segment and its member list."""
+        ...
+
+    def segment_members(self, name: str) -> list[uuid.UUID]:
+        """Return the stored member list of a segment, in id order."""
+        ...
+
+    def put_segment_members(self, name: str, ids: Sequence[uuid.UUID]) -> None:
+        """Replace the stored member list of a segment."""
         ...

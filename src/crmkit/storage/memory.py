@@ -19,14 +19,21 @@ from typing import Any, Generic, Self, TypeVar
 import attrs
 
 from crmkit.clock import Clock, resolve_clock
+from crmkit.conditions.evaluate import segment_predicate
 from crmkit.errors import StorageError, StoreBusyError
 from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
-from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
+from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent, SegmentQuery
 from crmkit.storage.kinds import KINDS, Kind
-from crmkit.storage.protocol import HistoryEntry, RecordFacts, StoredEvent, StoredScore
+from crmkit.storage.protocol import (
+    HistoryEntry,
+    RecordFacts,
+    SavedSegment,
+    StoredEvent,
+    StoredScore,
+)
 from crmkit.storage.unit_of_work import BackendUnitOfWork
 
 __all__ = ["MemoryStore"]
@@ -56,6 +63,15 @@ class _Layer(Generic[K, V]):
     def delete(self, key: K) -> None:
         self.top[key] = _GONE
 
+    def items(self) -> Iterator[tuple[K, V]]:
+        """Every live (key, value), the transaction's own changes included."""
+        for key, value in self.base.items():
+            if key not in self.top:
+                yield key, value
+        for key, value in self.top.items():
+            if value is not _GONE:
+                yield key, value
+
     def apply(self) -> None:
         for key, value in self.top.items():
             if value is _GONE:
@@ -76,6 +92,9 @@ class _State:
         self.facts: dict[uuid.UUID, RecordFacts] = {}
         self.schemas: dict[str, CustomFieldSchema] = {}
         self.scores: dict[tuple[uuid.UUID, str], StoredScore] = {}
+        self.settings: dict[str, str] = {}
+        self.segments: dict[str, SavedSegment] = {}
+        self.segment_members: dict[str, tuple[uuid.UUID, ...]] = {}
         self.history: dict[uuid.UUID, list[HistoryEntry]] = {}
         self.events: list[StoredEvent] = []
 
@@ -108,6 +127,9 @@ class _MemoryBackend:
         self._facts = _Layer(state.facts)
         self._schemas = _Layer(state.schemas)
         self._scores = _Layer(state.scores)
+        self._settings = _Layer(state.settings)
+        self._segments = _Layer(state.segments)
+        self._segment_members = _Layer(state.segment_members)
         self._history: list[HistoryEntry] = []
         self._events: list[PendingEvent] = []
         self._holds_write_lock = False
@@ -150,6 +172,9 @@ class _MemoryBackend:
             self._facts,
             self._schemas,
             self._scores,
+            self._settings,
+            self._segments,
+            self._segment_members,
         )
 
     def commit(self) -> None:
@@ -391,6 +416,80 @@ class _MemoryBackend:
             chunk = [ident for _link, _time, ident in keys[start : start + batch_size]]
             loaded = self.load(kind, chunk)
             yield from (loaded[i] for i in chunk if i in loaded)
+
+    # -- segments: evaluated with one compiled predicate (this backend is its RecordSource) --
+
+    def records(self, kind: str) -> Iterator[Entity]:
+        """Yield the live records of a kind (for related-record conditions)."""
+        return self.scan_iter(KINDS[kind], None, False, 10_000)
+
+    def all_facts(self) -> list[RecordFacts]:
+        """Return the facts of every record that has any."""
+        with self._lock:
+            return [facts for _key, facts in self._facts.items()]
+
+    def all_scores(self, scorer: str) -> list[tuple[uuid.UUID, float]]:
+        """Return ``(record_id, value)`` of every score by `scorer`."""
+        with self._lock:
+            scores = self._scores.items()
+            return [(s.record_id, s.value) for (_r, name), s in scores if name == scorer]
+
+    def find_iter(
+        self,
+        kind: Kind,
+        query: SegmentQuery,
+        after: uuid.UUID | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> Iterator[Entity]:
+        """Stream the matching entities: the segment is compiled once, then each page filtered."""
+        test = segment_predicate(query.binding, self, now=query.now, calendar=query.calendar)
+        for entity in self.scan_iter(kind, after, include_archived, batch_size):
+            if test(entity):
+                yield entity
+
+    def find_ids(
+        self,
+        kind: Kind,
+        query: SegmentQuery,
+        after: uuid.UUID | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> Iterator[uuid.UUID]:
+        """Stream the matching ids."""
+        return (e.id for e in self.find_iter(kind, query, after, include_archived, batch_size))
+
+    def count_matching(self, kind: Kind, query: SegmentQuery, include_archived: bool) -> int:
+        """Count the matching entities."""
+        return sum(1 for _ in self.find_iter(kind, query, None, include_archived, 10_000))
+
+    def load_setting(self, key: str) -> str | None:
+        with self._lock:
+            return self._settings.get(key)
+
+    def store_setting(self, key: str, value: str) -> None:
+        self._settings.set(key, value)
+
+    def load_segments(self, name: str | None) -> list[SavedSegment]:
+        with self._lock:
+            if name is not None:
+                found = self._segments.get(name)
+                return [] if found is None else [found]
+            return sorted((s for _n, s in self._segments.items()), key=lambda s: s.name)
+
+    def store_segment(self, segment: SavedSegment) -> None:
+        self._segments.set(segment.name, segment)
+
+    def delete_segment(self, name: str) -> None:
+        self._segments.delete(name)
+        self._segment_members.delete(name)
+
+    def segment_members(self, name: str) -> list[uuid.UUID]:
+        with self._lock:
+            return list(self._segment_members.get(name) or ())
+
+    def put_segment_members(self, name: str, ids: Sequence[uuid.UUID]) -> None:
+        self._segment_members.set(name, tuple(sorted(ids)))
 
 
 def _email_keys(entity: Entity | None) -> set[str]:

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from crmkit.model.custom_fields import CustomFields, CustomValue
+from crmkit.model.fast_records import builder
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.values.email import EmailAddress
 from crmkit.values.money import Money
@@ -60,6 +61,8 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, Money):
         return [str(value.amount), value.currency]
     if isinstance(value, EmailAddress):
+        if value.original == value.normalized:
+            return value.normalized
         return [value.normalized, value.original]
     if isinstance(value, PhoneNumber):
         return value.e164
@@ -148,6 +151,19 @@ def decoder_for(tp: Any) -> Decoder:
         decode = decoder_for(inner[0])
         return lambda v: None if v is None else decode(v)
     if origin is tuple:
+        if args[0] is EmailAddress:  # the commonest structured column: decoded inline
+            new = _new_email
+            return lambda v: tuple(
+                [
+                    new(normalized=x, original=x)
+                    if type(x) is str
+                    else new(normalized=x[0], original=x[1])
+                    for x in v
+                ]
+            )
+        if args[0] is PhoneNumber:
+            phone = _new_phone
+            return lambda v: tuple([phone(e164=x) for x in v])
         item = decoder_for(args[0])
         if item is _identity:
             return tuple
@@ -192,7 +208,8 @@ def encoder_for(tp: Any) -> Callable[[Any], Any]:
         item = encoder_for(args[0])
         return sorted if item is _identity else lambda v: sorted(item(x) for x in v)
     if tp is EmailAddress:
-        return lambda v: [v.normalized, v.original]
+        # Most addresses are typed in normal form: then the normal form alone is stored.
+        return lambda v: v.normalized if v.original == v.normalized else [v.normalized, v.original]
     if tp is PhoneNumber:
         return lambda v: v.e164
     if tp in _SIMPLE and tp not in (str, int, bool):
@@ -225,6 +242,9 @@ def _attrs_decoder(cls: type) -> Decoder:
     return decode
 
 
+_new_email = builder(EmailAddress)
+_new_phone = builder(PhoneNumber)
+
 _SIMPLE: dict[Any, Decoder] = {
     str: _identity,
     int: _identity,
@@ -236,6 +256,10 @@ _SIMPLE: dict[Any, Decoder] = {
     dt.date: dt.date.fromisoformat,
     dt.timedelta: lambda v: dt.timedelta(microseconds=v),
     Money: lambda v: Money(Decimal(v[0]), v[1]),
-    EmailAddress: lambda v: EmailAddress(normalized=v[0], original=v[1]),
-    PhoneNumber: lambda v: PhoneNumber(e164=v),
+    EmailAddress: lambda v: (
+        _new_email(normalized=v, original=v)
+        if isinstance(v, str)
+        else _new_email(normalized=v[0], original=v[1])
+    ),
+    PhoneNumber: lambda v: _new_phone(e164=v),
 }

@@ -41,6 +41,8 @@ from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 import attrs
 
 from crmkit.clock import Clock
+from crmkit.conditions.dates import BusinessCalendar
+from crmkit.conditions.tree import Condition
 from crmkit.model.activity import Activity
 from crmkit.model.company import Company
 from crmkit.model.contact import Contact
@@ -58,10 +60,13 @@ __all__ = [
     "DomainEvent",
     "FieldChange",
     "HistoryEntry",
+    "MembershipDiff",
     "Progress",
     "RecordFacts",
     "Repository",
+    "SavedSegment",
     "ScoreTable",
+    "SegmentBook",
     "Store",
     "StoredEvent",
     "StoredScore",
@@ -252,8 +257,41 @@ class Repository(Protocol[E]):
         """
         ...
 
-    def count(self, *, include_archived: bool = False) -> int:
-        """Count the entities (live ones unless `include_archived`)."""
+    def count(self, segment: Condition | None = None, *, include_archived: bool = False) -> int:
+        """Count the entities (live ones unless `include_archived`), those in `segment` if given.
+
+        The count runs inside the database on SQL stores.
+        """
+        ...
+
+    def find(
+        self,
+        segment: Condition,
+        *,
+        after: uuid.UUID | None = None,
+        limit: int | None = None,
+        include_archived: bool = False,
+        batch_size: int = 1000,
+    ) -> Iterator[E]:
+        """Stream the entities in a segment in id order, `batch_size` at a time (keyset pages).
+
+        Relative dates are resolved once from the store's clock and business calendar.
+
+        Raises:
+            SegmentError: When the segment names a field this kind of record does not have.
+        """
+        ...
+
+    def find_ids(
+        self,
+        segment: Condition,
+        *,
+        after: uuid.UUID | None = None,
+        limit: int | None = None,
+        include_archived: bool = False,
+        batch_size: int = 5000,
+    ) -> Iterator[uuid.UUID]:
+        """Stream the ids of the entities in a segment in id order, building no entity."""
         ...
 
     def related(self, record_id: uuid.UUID, *, limit: int = 100) -> list[E]:
@@ -320,6 +358,114 @@ class StoredScore:
     scorer_version: str = "1"
     grade: str | None = None
     breakdown: Any = None
+
+
+@attrs.frozen
+class SavedSegment:
+    """A segment kept by the store under a name: dynamic (re-evaluated) or static (frozen).
+
+    A dynamic segment is evaluated each time its members are asked for; the store also keeps
+    the members found by its latest refresh, so the next refresh can tell who joined and who
+    left. A static segment is a frozen member list, with when and by whom it was frozen.
+
+    Attributes:
+        name: Its key (``"german-vips"``).
+        kind: The kind of record it selects (``"contact"``).
+        condition: Its definition.
+        static: True for a frozen member list.
+        description: What it is for.
+        version: The store's version: 1 when saved, +1 per change.
+        created_at: When it was first saved.
+        updated_at: When its definition last changed.
+        evaluated_at: When its member list was last stored (frozen or refreshed).
+        evaluated_by: Who stored that list (the unit of work's actor).
+        member_count: How many members that list holds.
+    """
+
+    name: str
+    kind: str
+    condition: Condition
+    static: bool = False
+    description: str | None = None
+    version: int = 0
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    evaluated_at: dt.datetime | None = None
+    evaluated_by: str | None = None
+    member_count: int = 0
+
+
+@attrs.frozen
+class MembershipDiff:
+    """Who joined and who left a segment between two evaluations (ids in id order).
+
+    Attributes:
+        joined: Members now that were not members before.
+        left: Members before that are not members now.
+        before: When the earlier member list was taken (None when there was none).
+        after: When the later one was taken.
+    """
+
+    joined: tuple[uuid.UUID, ...]
+    left: tuple[uuid.UUID, ...]
+    before: dt.datetime | None = None
+    after: dt.datetime | None = None
+
+    @classmethod
+    def between(
+        cls,
+        before: Iterable[uuid.UUID],
+        after: Iterable[uuid.UUID],
+        *,
+        before_at: dt.datetime | None = None,
+        after_at: dt.datetime | None = None,
+    ) -> MembershipDiff:
+        """Compare two member lists."""
+        old, new = set(before), set(after)
+        return cls(tuple(sorted(new - old)), tuple(sorted(old - new)), before_at, after_at)
+
+    def __bool__(self) -> bool:
+        return bool(self.joined or self.left)
+
+
+class SegmentBook(Protocol):
+    """The saved segments inside a unit of work: ``uow.segments``."""
+
+    def save(
+        self,
+        name: str,
+        condition: Condition,
+        *,
+        kind: str = "contact",
+        static: bool = False,
+        description: str | None = None,
+    ) -> SavedSegment:
+        """Save (or redefine) a segment; a static one is evaluated and frozen now."""
+        ...
+
+    def get(self, name: str) -> SavedSegment:
+        """Return a saved segment.
+
+        Raises:
+            NotFoundError: When none has that name.
+        """
+        ...
+
+    def list(self) -> list[SavedSegment]:
+        """Return every saved segment, by name."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Forget a saved segment and its member list."""
+        ...
+
+    def members(self, name: str) -> Iterator[uuid.UUID]:
+        """Yield its members' ids in id order (a dynamic segment is evaluated now)."""
+        ...
+
+    def refresh(self, name: str) -> MembershipDiff:
+        """Evaluate a segment now, store the member list, and say who joined and left."""
+        ...
 
 
 class ScoreTable(Protocol):
@@ -403,6 +549,16 @@ class UnitOfWork(Protocol):
     @property
     def scores(self) -> ScoreTable:
         """The latest score of each record by each scorer."""
+        ...
+
+    @property
+    def segments(self) -> SegmentBook:
+        """The saved segments."""
+        ...
+
+    @property
+    def business_calendar(self) -> BusinessCalendar:
+        """The store's business calendar (time zone, fiscal year) for relative dates."""
         ...
 
     @property

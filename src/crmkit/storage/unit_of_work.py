@@ -19,11 +19,15 @@ from typing import Any, Generic, Self, TypeVar, cast
 import attrs
 
 from crmkit.clock import Clock
+from crmkit.conditions.binding import bind
+from crmkit.conditions.dates import BusinessCalendar
+from crmkit.conditions.tree import Condition
 from crmkit.errors import (
     ConcurrencyError,
     NotFoundError,
     Problem,
     ReferencedError,
+    SegmentError,
     StorageError,
     ValidationError,
 )
@@ -37,15 +41,17 @@ from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.lead import Lead
 from crmkit.model.order import Order
 from crmkit.model.task import Task
-from crmkit.storage.backend import Backend, PendingEvent
+from crmkit.storage.backend import Backend, PendingEvent, SegmentQuery
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.plain import is_empty, to_plain
 from crmkit.storage.protocol import (
     DomainEvent,
     FieldChange,
     HistoryEntry,
+    MembershipDiff,
     Progress,
     RecordFacts,
+    SavedSegment,
     StoredScore,
 )
 from crmkit.values.email import EmailAddress
@@ -287,9 +293,46 @@ class EntityRepository(Generic[E]):
             stream = itertools.islice(stream, limit)
         return stream  # type: ignore[return-value]
 
-    def count(self, *, include_archived: bool = False) -> int:
-        """Count the live entities (all with `include_archived`)."""
-        return self._backend.count(self._kind, include_archived)
+    def count(self, segment: Condition | None = None, *, include_archived: bool = False) -> int:
+        """Count the live entities (all with `include_archived`), those in `segment` if given."""
+        if segment is None:
+            return self._backend.count(self._kind, include_archived)
+        query = self._uow._segment_query(self._kind.name, segment)
+        return self._backend.count_matching(self._kind, query, include_archived)
+
+    def find(
+        self,
+        segment: Condition,
+        *,
+        after: uuid.UUID | None = None,
+        limit: int | None = None,
+        include_archived: bool = False,
+        batch_size: int = 1000,
+    ) -> Iterator[E]:
+        """Stream the entities in a segment in id order, `batch_size` at a time."""
+        _check_paging(limit, batch_size)
+        query = self._uow._segment_query(self._kind.name, segment)
+        stream = self._backend.find_iter(self._kind, query, after, include_archived, batch_size)
+        if limit is not None:
+            stream = itertools.islice(stream, limit)
+        return stream  # type: ignore[return-value]
+
+    def find_ids(
+        self,
+        segment: Condition,
+        *,
+        after: uuid.UUID | None = None,
+        limit: int | None = None,
+        include_archived: bool = False,
+        batch_size: int = 5000,
+    ) -> Iterator[uuid.UUID]:
+        """Stream the ids of the entities in a segment in id order, building no entity."""
+        _check_paging(limit, batch_size)
+        query = self._uow._segment_query(self._kind.name, segment)
+        stream = self._backend.find_ids(self._kind, query, after, include_archived, batch_size)
+        if limit is not None:
+            stream = itertools.islice(stream, limit)
+        return stream
 
     def related(self, record_id: uuid.UUID, *, limit: int = 100) -> list[E]:
         """Return live entities relating to a record, newest first."""
@@ -455,6 +498,115 @@ class ScoreBook:
 
 
 _SCHEMA_NAMESPACE = uuid.UUID("5d1f0c8e-9c3a-4c57-a2a1-6f1f8e0c2b7d")
+_CALENDAR_SETTING = "business_calendar"
+
+
+def _check_paging(limit: int | None, batch_size: int) -> None:
+    if batch_size < 1:
+        raise ValidationError.single("batch_size", batch_size, "must be at least 1")
+    if limit is not None and limit < 0:
+        raise ValidationError.single("limit", limit, "must not be negative")
+
+
+class SavedSegments:
+    """The saved segments of a unit of work (``uow.segments``); see `SegmentBook`."""
+
+    def __init__(self, uow: BackendUnitOfWork) -> None:
+        self._uow = uow
+
+    def save(
+        self,
+        name: str,
+        condition: Condition,
+        *,
+        kind: str = "contact",
+        static: bool = False,
+        description: str | None = None,
+    ) -> SavedSegment:
+        """Save (or redefine) a segment; a static one is evaluated and frozen now.
+
+        Raises:
+            SegmentError: When the condition does not fit the kind of record.
+            ValidationError: For a blank or overlong name.
+        """
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ValidationError.single("name", name, "is not a segment name (1-200 characters)")
+        if kind not in KINDS:
+            raise ValidationError.single("kind", kind, f"is not one of {', '.join(KINDS)}")
+        self._uow._segment_query(kind, condition)  # refuse what does not bind, before writing
+        self._uow._write()
+        backend = self._uow._live_backend()
+        now = self._uow.clock.now()
+        found = backend.load_segments(name)
+        previous = found[0] if found else None
+        segment = SavedSegment(
+            name=name,
+            kind=kind,
+            condition=condition,
+            static=static,
+            description=description,
+            version=(previous.version if previous else 0) + 1,
+            created_at=previous.created_at if previous else now,
+            updated_at=now,
+            evaluated_at=previous.evaluated_at if previous else None,
+            evaluated_by=previous.evaluated_by if previous else None,
+            member_count=previous.member_count if previous else 0,
+        )
+        backend.store_segment(segment)
+        if static:
+            self.refresh(name)
+            return self.get(name)
+        return segment
+
+    def get(self, name: str) -> SavedSegment:
+        """Return a saved segment, or raise `NotFoundError`."""
+        found = self._uow._live_backend().load_segments(name)
+        if not found:
+            raise NotFoundError("segment", name)
+        return found[0]
+
+    def list(self) -> list[SavedSegment]:
+        """Return every saved segment, by name."""
+        return self._uow._live_backend().load_segments(None)
+
+    def delete(self, name: str) -> None:
+        """Forget a saved segment and its member list."""
+        self.get(name)
+        self._uow._write()
+        self._uow._live_backend().delete_segment(name)
+
+    def members(self, name: str) -> Iterator[uuid.UUID]:
+        """Yield the members' ids in id order: stored for a static segment, evaluated now else."""
+        segment = self.get(name)
+        backend = self._uow._live_backend()
+        if segment.static:
+            return iter(backend.segment_members(name))
+        query = self._uow._segment_query(segment.kind, segment.condition)
+        return backend.find_ids(KINDS[segment.kind], query, None, False, 5000)
+
+    def refresh(self, name: str) -> MembershipDiff:
+        """Evaluate the segment now, store its member list, and say who joined and left.
+
+        For a static segment this re-freezes the list (credited to the unit of work's actor).
+        """
+        segment = self.get(name)
+        self._uow._write()
+        backend = self._uow._live_backend()
+        query = self._uow._segment_query(segment.kind, segment.condition)
+        now = self._uow.clock.now()
+        before = backend.segment_members(name)
+        after = list(backend.find_ids(KINDS[segment.kind], query, None, False, 5000))
+        backend.put_segment_members(name, after)
+        backend.store_segment(
+            attrs.evolve(
+                segment,
+                version=segment.version + 1,
+                evaluated_at=now,
+                evaluated_by=self._uow.actor,
+                member_count=len(after),
+            )
+        )
+        return MembershipDiff.between(before, after, before_at=segment.evaluated_at, after_at=now)
 
 
 class BackendUnitOfWork:
@@ -493,11 +645,41 @@ class BackendUnitOfWork:
         self.orders: EntityRepository[Order] = EntityRepository(self, KINDS["order"])
         self.custom_fields = CustomFieldRegistry(self)
         self.scores = ScoreBook(self)
+        self.segments = SavedSegments(self)
+        self._calendar: BusinessCalendar | None = None
 
     @property
     def actor(self) -> str | None:
         """Who the changes of this unit of work are attributed to."""
         return self._actor
+
+    @property
+    def business_calendar(self) -> BusinessCalendar:
+        """The store's business calendar (UTC, calendar fiscal year until one is set)."""
+        if self._calendar is None:
+            text = self._live_backend().load_setting(_CALENDAR_SETTING)
+            self._calendar = (
+                BusinessCalendar() if text is None else BusinessCalendar.from_dict(json.loads(text))
+            )
+        return self._calendar
+
+    def set_business_calendar(self, calendar: BusinessCalendar) -> None:
+        """Store the business calendar segments follow (time zone, fiscal-year start)."""
+        if not isinstance(calendar, BusinessCalendar):
+            raise ValidationError.single("calendar", calendar, "is not a BusinessCalendar")
+        self._write()
+        self._live_backend().store_setting(_CALENDAR_SETTING, json.dumps(calendar.to_dict()))
+        self._calendar = calendar
+
+    def _segment_query(self, kind: str, segment: Condition) -> SegmentQuery:
+        """Bind a segment to a kind with the stored schemas; fix "now" and the calendar."""
+        if not isinstance(segment, Condition):
+            raise SegmentError(
+                f"{segment!r} is not a segment: pass a condition (crmkit.segments.parse(text))"
+            )
+        calendar = self.business_calendar
+        binding = bind(segment, kind, schemas=self._schema, calendar=calendar)
+        return SegmentQuery(binding, self.clock.now(), calendar)
 
     def repository(self, kind: str) -> EntityRepository[Any]:
         """Return the repository of a kind by name (``"contact"`` → `contacts`)."""

@@ -110,6 +110,7 @@ class PostgresDialect:
         "decimal": _identity,
         "json": _identity,  # psycopg parsed it already (with `load_json`)
     }
+    raw_decoders = decoders
 
     def __init__(self, copy_threshold: int = COPY_THRESHOLD) -> None:
         self.copy_threshold = copy_threshold

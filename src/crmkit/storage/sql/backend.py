@@ -11,21 +11,24 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+from crmkit.conditions.tree import condition_from_dict
 from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
-from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
+from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent, SegmentQuery
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.protocol import (
     FieldChange,
     HistoryEntry,
     RecordFacts,
+    SavedSegment,
     StoredEvent,
     StoredScore,
 )
+from crmkit.storage.sql.compile import compile_segment
 from crmkit.storage.sql.dialect import Dialect
 from crmkit.storage.sql.rows import RowCodec, StayCodec
 
@@ -560,6 +563,161 @@ class SqlBackend:
                 enc_time(getattr(last, time)),
                 self._uuid(last.id),
             )
+
+    # -- segments: compiled once to SQL, run inside the database ------------------------------
+
+    def _segment_pages(
+        self,
+        kind: Kind,
+        query: SegmentQuery,
+        columns: str,
+        after: uuid.UUID | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> Iterator[list[Any]]:
+        """Yield pages of rows matching a segment, by keyset on the id (one compile)."""
+        where, params = compile_segment(query.binding, self.dialect, query.now, query.calendar)
+        p = self._p
+        archived = "" if include_archived else " AND t0.archived_at IS NULL"
+        sql = (
+            f"SELECT {columns} FROM {kind.table} t0 WHERE {where}{archived}"
+            f" AND t0.id > {p} ORDER BY t0.id LIMIT {p}"
+        )
+        first = sql.replace(f" AND t0.id > {p}", "", 1)
+        cursor = after
+        while True:
+            if cursor is None:
+                rows = self._execute(first, [*params, batch_size]).fetchall()
+            else:
+                rows = self._execute(sql, [*params, self._uuid(cursor), batch_size]).fetchall()
+            if rows:
+                yield rows
+            if len(rows) < batch_size:
+                return
+            cursor = self._dec["uuid"](rows[-1][0])
+
+    def find_iter(
+        self,
+        kind: Kind,
+        query: SegmentQuery,
+        after: uuid.UUID | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> Iterator[Entity]:
+        """Stream the entities matching a segment, page by page, in id order."""
+        columns = ", ".join(f"t0.{name}" for name in self.codecs[kind.name].names)
+        for rows in self._segment_pages(kind, query, columns, after, include_archived, batch_size):
+            yield from self._decode(kind, rows)
+
+    def find_ids(
+        self,
+        kind: Kind,
+        query: SegmentQuery,
+        after: uuid.UUID | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> Iterator[uuid.UUID]:
+        """Stream the ids matching a segment (the index alone answers when it can)."""
+        decode = self._dec["uuid"]
+        for rows in self._segment_pages(kind, query, "t0.id", after, include_archived, batch_size):
+            yield from (decode(row[0]) for row in rows)
+
+    def count_matching(self, kind: Kind, query: SegmentQuery, include_archived: bool) -> int:
+        """Count the rows matching a segment inside the database."""
+        where, params = compile_segment(query.binding, self.dialect, query.now, query.calendar)
+        archived = "" if include_archived else " AND t0.archived_at IS NULL"
+        sql = f"SELECT count(*) FROM {kind.table} t0 WHERE {where}{archived}"
+        return int(self._execute(sql, params).fetchone()[0])
+
+    def load_setting(self, key: str) -> str | None:
+        """Return a setting from ``crmkit_meta``."""
+        row = self._execute(
+            f"SELECT value FROM crmkit_meta WHERE key = {self._p}", [f"setting.{key}"]
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def store_setting(self, key: str, value: str) -> None:
+        """Write a setting into ``crmkit_meta``."""
+        p = self._p
+        self._execute(f"DELETE FROM crmkit_meta WHERE key = {p}", [f"setting.{key}"])
+        self._execute(
+            f"INSERT INTO crmkit_meta (key, value) VALUES ({p}, {p})", [f"setting.{key}", value]
+        )
+
+    _SEGMENT_COLUMNS = (
+        "name, kind, definition, static, description, version, created_at, updated_at,"
+        " evaluated_at, evaluated_by, member_count"
+    )
+
+    def load_segments(self, name: str | None) -> list[SavedSegment]:
+        """Return one saved segment by name, or all of them by name."""
+        dec = self._dec
+        sql = f"SELECT {self._SEGMENT_COLUMNS} FROM segments"
+        params: list[Any] = []
+        if name is not None:
+            sql += f" WHERE name = {self._p}"
+            params.append(name)
+        rows = self._execute(sql + " ORDER BY name", params).fetchall()
+        return [
+            SavedSegment(
+                name=r[0],
+                kind=r[1],
+                condition=condition_from_dict(dec["json"](r[2])),
+                static=bool(dec["bool"](r[3])),
+                description=r[4],
+                version=r[5],
+                created_at=dec["timestamp"](r[6]),
+                updated_at=dec["timestamp"](r[7]),
+                evaluated_at=dec["timestamp"](r[8]),
+                evaluated_by=r[9],
+                member_count=r[10],
+            )
+            for r in rows
+        ]
+
+    def store_segment(self, segment: SavedSegment) -> None:
+        """Insert or replace a saved segment row."""
+        enc = self._enc
+        self._execute(f"DELETE FROM segments WHERE name = {self._p}", [segment.name])
+        self._insert(
+            "segments",
+            [c.strip() for c in self._SEGMENT_COLUMNS.split(",")],
+            [
+                (
+                    segment.name,
+                    segment.kind,
+                    enc["json"](segment.condition.to_dict()),
+                    enc["bool"](segment.static),
+                    segment.description,
+                    segment.version,
+                    enc["timestamp"](segment.created_at),
+                    enc["timestamp"](segment.updated_at),
+                    enc["timestamp"](segment.evaluated_at),
+                    segment.evaluated_by,
+                    segment.member_count,
+                )
+            ],
+        )
+
+    def delete_segment(self, name: str) -> None:
+        """Delete a saved segment and its members."""
+        self._execute(f"DELETE FROM segment_members WHERE segment = {self._p}", [name])
+        self._execute(f"DELETE FROM segments WHERE name = {self._p}", [name])
+
+    def segment_members(self, name: str) -> list[uuid.UUID]:
+        """Return a segment's stored member ids in id order."""
+        decode = self._dec["uuid"]
+        rows = self._execute(
+            f"SELECT record_id FROM segment_members WHERE segment = {self._p} ORDER BY record_id",
+            [name],
+        ).fetchall()
+        return [decode(r[0]) for r in rows]
+
+    def put_segment_members(self, name: str, ids: Sequence[uuid.UUID]) -> None:
+        """Replace a segment's stored member ids."""
+        self._execute(f"DELETE FROM segment_members WHERE segment = {self._p}", [name])
+        encode = self._enc["uuid"]
+        self._insert("segment_members", ("segment", "record_id"), [(name, encode(i)) for i in ids])
 
     def store_schema(self, schema: CustomFieldSchema) -> None:
         """Store a new schema version."""

@@ -31,6 +31,7 @@ class Dialect(Protocol):
     column_types: dict[str, str]
     encoders: dict[str, Codec]
     decoders: dict[str, Codec]
+    raw_decoders: dict[str, Codec]
     passthrough: frozenset[str]
     autoincrement: str
 
@@ -39,6 +40,10 @@ class Dialect(Protocol):
     ) -> None:
         """Insert many rows into a table in the fastest way the driver offers."""
         ...
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _none_or(codec: Codec) -> Codec:
@@ -119,16 +124,20 @@ class SqliteDialect:
         "decimal": _none_or(str),
         "json": _none_or(_dump_json),  # see passthrough: text, int and real pass as they are
     }
+    raw_decoders: dict[str, Codec] = {
+        "uuid": _uuid_from_bytes,
+        "text": _same,
+        "int": _same,
+        "real": _same,
+        "bool": bool,
+        "timestamp": _int_to_timestamp,
+        "date": dt.date.fromisoformat,
+        "decimal": Decimal,
+        "json": _load_json,
+    }
+    """Decoders for values known not to be NULL (generated row decoders check first)."""
     decoders: dict[str, Codec] = {
-        "uuid": _none_or(_uuid_from_bytes),
-        "text": lambda v: v,
-        "int": lambda v: v,
-        "real": lambda v: v,
-        "bool": _none_or(bool),
-        "timestamp": _none_or(_int_to_timestamp),
-        "date": _none_or(dt.date.fromisoformat),
-        "decimal": _none_or(Decimal),
-        "json": _none_or(_load_json),
+        shape: codec if codec is _same else _none_or(codec) for shape, codec in raw_decoders.items()
     }
 
     def insert_rows(

@@ -21,6 +21,7 @@ import attrs
 
 from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
+from crmkit.model.fast_records import builder
 from crmkit.storage.kinds import Kind
 from crmkit.storage.plain import (
     custom_from_plain,
@@ -91,25 +92,29 @@ class RowCodec:
         self.dialect = dialect
         hints = field_types(kind.cls)
         self.columns: list[Column] = []
-        self._namespace: dict[str, Any] = {"cls": kind.cls, "Money": Money}
+        self._namespace: dict[str, Any] = {
+            "cls": builder(kind.cls, positional=True),
+            "Money": Money,
+        }
         encode_parts: list[str] = []
         decode_parts: list[str] = []
         for index, field in enumerate(attrs.fields(kind.cls)):
             if field.name in _OWN_TABLE:
+                decode_parts.append("history")  # its own table: handed in by the caller
                 continue
             encode, decode = self._field(index, field.name, hints[field.name], len(self.columns))
             encode_parts.append(encode)
-            decode_parts.append(f"{field.name}={decode}")
+            decode_parts.append(decode)
         self.names = [c.name for c in self.columns]
         self.has_history = "stage_history" in hints
-        history = ", stage_history=history" if self.has_history else ""
         source = (
             f"def encode(e):\n    return [{', '.join(encode_parts)}]\n"
-            f"def decode(row, history=()):\n    return cls({', '.join(decode_parts)}{history})\n"
+            f"def decode(row, history=()):\n    return cls({', '.join(decode_parts)})\n"
         )
         exec(compile(source, f"<crmkit row codec: {kind.name}>", "exec"), self._namespace)
-        self._encode: Callable[[Entity], list[Any]] = self._namespace["encode"]
-        self._decode: Callable[..., Entity] = self._namespace["decode"]
+        self.encode: Callable[[Entity], list[Any]] = self._namespace["encode"]
+        self.decode: Callable[..., Entity] = self._namespace["decode"]
+        """Build the entity a row holds, trusting it: ``decode(row, history=())``."""
 
     def _helper(self, name: str, value: Any) -> str:
         self._namespace[name] = value
@@ -124,12 +129,13 @@ class RowCodec:
         if name == "custom":
             self.columns.append(Column(name, "json"))
             dump = self._helper("dump_json", enc["json"])
-            load = self._helper("load_json", dec["json"])
             to = self._helper("custom_to_plain", custom_to_plain)
-            back = self._helper("custom_from_plain", custom_from_plain)
+            back_fn, load_fn = custom_from_plain, dec["json"]
+            empty_custom = self._helper("empty_custom", custom_from_plain(None))
+            decode = self._helper("decode_custom", _interning(lambda raw: back_fn(load_fn(raw))))
             return (
                 f"({dump}({to}({value})) if {value} else None)",
-                f"{back}(None if {col} is None else {load}({col}))",
+                f"({empty_custom} if {col} is None else {decode}({col}))",
             )
         shape = shape_of(tp)
         if shape == "money":
@@ -145,12 +151,14 @@ class RowCodec:
             self.columns.append(Column(name, "json"))
             to = self._helper(f"plain{index}", encoder_for(tp))
             dump = self._helper("dump_json", enc["json"])
-            back = self._helper(f"value{index}", decoder_for(tp))
-            load = self._helper("load_json", dec["json"])
             empty = self._helper(f"empty{index}", _empty_value(tp))
+            value_decoder, json_loader = decoder_for(tp), dec["json"]
+            decode = self._helper(
+                f"decode{index}", _interning(lambda raw: value_decoder(json_loader(raw)))
+            )
             return (
                 f"({dump}({to}({value})) if {value} else None)",
-                f"({empty} if {col} is None else {back}({load}({col})))",
+                f"({empty} if {col} is None else {decode}({col}))",
             )
         plain = _unwrap(tp)
         if plain is dt.timedelta:
@@ -169,16 +177,37 @@ class RowCodec:
         if shape in passthrough:
             return value, col
         to = self._helper(f"enc_{shape}", enc[shape])
-        back = self._helper(f"dec_{shape}", dec[shape])
-        return f"{to}({value})", f"{back}({col})"
+        back = self._helper(f"raw_{shape}", self.dialect.raw_decoders[shape])
+        if name == "created_at":  # remembered: a record's updated_at is often the same
+            return f"{to}({value})", f"(created := {back}({col}))"
+        if name == "updated_at":
+            return f"{to}({value})", f"(created if {col} == row[{position - 1}] else {back}({col}))"
+        return f"{to}({value})", f"(None if {col} is None else {back}({col}))"
 
-    def encode(self, entity: Entity) -> list[Any]:
-        """Return the row values for an entity, in `names` order."""
-        return self._encode(entity)
 
-    def decode(self, row: Sequence[Any], history: tuple[StageStay, ...] = ()) -> Entity:
-        """Build the entity a row holds (trusting it: no validation)."""
-        return self._decode(row, history)
+def _interning(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a JSON column decoder so equal raw values share one decoded (immutable) value.
+
+    Tags, custom values and the like repeat across rows; decoding each distinct text once
+    saves time and memory. The cache is bounded and simply starts over when full.
+    """
+    cache: dict[Any, Any] = {}
+
+    def decode_interned(raw: Any) -> Any:
+        if type(raw) is not str:  # drivers that parse JSON themselves hand over lists/dicts
+            return decode(raw)
+        value = cache.get(raw, _MISSING)
+        if value is _MISSING:
+            if len(cache) >= _INTERN_LIMIT:
+                cache.clear()
+            value = cache[raw] = decode(raw)
+        return value
+
+    return decode_interned
+
+
+_MISSING = object()
+_INTERN_LIMIT = 4096
 
 
 def _empty_value(tp: Any) -> Any:

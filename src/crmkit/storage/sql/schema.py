@@ -132,12 +132,30 @@ def _scores(dialect: Dialect) -> list[str]:
     ]
 
 
+def _segments(dialect: Dialect) -> list[str]:
+    t = dialect.column_types
+    return [
+        f"CREATE TABLE segments (name {t['text']} PRIMARY KEY, kind {t['text']} NOT NULL,"
+        f" definition {t['json']} NOT NULL, static {t['bool']} NOT NULL, description {t['text']},"
+        f" version {t['int']} NOT NULL, created_at {t['timestamp']}, updated_at {t['timestamp']},"
+        f" evaluated_at {t['timestamp']}, evaluated_by {t['text']},"
+        f" member_count {t['int']} NOT NULL)",
+        f"CREATE TABLE segment_members (segment {t['text']} NOT NULL,"
+        f" record_id {t['uuid']} NOT NULL, PRIMARY KEY (segment, record_id))",
+        "CREATE INDEX ix_record_facts_last_activity_at ON record_facts (last_activity_at)",
+        "CREATE INDEX ix_record_facts_last_order_at ON record_facts (last_order_at)",
+        "CREATE INDEX ix_record_order_totals_currency_total"
+        " ON record_order_totals (currency, total)",
+    ]
+
+
 Migration = Callable[[Dialect], list[str]]
 
 MIGRATIONS: tuple[Migration, ...] = (
     _tables,  # version 1: the tables
     _indexes,  # version 2: the look-up indexes (foreign keys, email match keys, domains, tags)
     _scores,  # version 3: the score table (latest score per record and scorer)
+    _segments,  # version 4: saved segments and their member lists; indexes on derived facts
 )
 """Migration ``i`` takes a database from schema version ``i`` to ``i + 1``."""
 

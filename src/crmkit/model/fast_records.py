@@ -1,6 +1,7 @@
-"""Fast construction of frozen records for the move hot path.
+"""Fast construction of frozen records, for hot paths (pipeline moves, loading rows).
 
-A move builds a new deal, two stays, an event and its result. attrs' generated `__init__`
+A pipeline move builds a new deal, two stays, an event and its result; a store loading
+rows builds an entity and its value objects per row. attrs' generated `__init__`
 for a frozen, slotted class sets each field through ``object.__setattr__``, and
 `attrs.evolve` adds a pass over the fields on top; on `Deal`'s 23 fields that is most of a
 move. These helpers generate, once per class, straight-line functions that create the
@@ -72,12 +73,19 @@ def evolver(cls: type[T], changed: Sequence[str]) -> Callable[..., T]:
     return function
 
 
-def builder(cls: type[T]) -> Callable[..., T]:
-    """Return ``f(**fields)`` that builds `cls` from every one of its fields, by keyword."""
-    if not plain_record(cls):
-        return cls
+def builder(cls: type[T], *, positional: bool = False) -> Callable[..., T]:
+    """Return ``f(**fields)`` that builds `cls` from every one of its fields, by keyword.
+
+    With ``positional=True`` the function takes every field by position instead, in the
+    class's field order (faster to call with many fields).
+    """
     names = [str(field.alias) for field in _fields(cls)]
-    lines = [f"def build(*, {', '.join(names)}):", "    new = _new(_cls)"]
+    if not plain_record(cls):
+        if not positional:
+            return cls
+        return lambda *values: cls(**dict(zip(names, values, strict=True)))
+    star = "" if positional else "*, "
+    lines = [f"def build({star}{', '.join(names)}):", "    new = _new(_cls)"]
     lines.extend(f"    _set{i}(new, {name})" for i, name in enumerate(names))
     lines.append("    return new")
     namespace = _namespace(cls)

@@ -1,0 +1,742 @@
+"""Compiling a bound segment to one SQL condition, per dialect family: ``(sql, params)``.
+
+One class per dialect family (`SqliteSegmentCompiler`, `PostgresSegmentCompiler`), one
+method per node kind (``visit_compare``, ``visit_related_count``, ...), as every condition
+compiler in crmkit (`crmkit.conditions.ConditionCompiler`). What the SQL may hold:
+
+- **values** only as parameters; relative dates arrive already resolved to bounds (the
+  store's clock and business calendar, once per evaluation), never the database's ``now()``;
+- **names** only from the model: tables and columns from `crmkit.storage.kinds` and the
+  bound field specs; custom-field keys and JSON paths travel as parameters too.
+
+The meaning is the one every evaluator holds (docs/segments.md): a condition on a missing
+value is false, and ``not`` is the complement. SQL's third truth value is handled where it
+matters: each compiled expression says whether it can be NULL, and ``not`` of one that can
+is written ``NOT COALESCE(expr, FALSE)``. AND and OR need nothing: in a WHERE clause NULL
+acts as false, and mapping NULL to false commutes with AND and OR.
+
+Facts, scores and related records become uncorrelated ``id IN (SELECT ...)`` sub-queries
+(``NOT IN`` when the condition holds for a record that has no row there, such as
+``order_count = 0``), so the planner can use the side tables' indexes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from crmkit.conditions.binding import COUNTED, RELATIONS, Binding, FactTest, ScoreTest
+from crmkit.conditions.compiler import ConditionCompiler
+from crmkit.conditions.constants import Constant
+from crmkit.conditions.dates import BusinessCalendar, RelativeDate
+from crmkit.conditions.evaluate import fact_default_holds, score_default_holds
+from crmkit.conditions.related import Related, RelatedCount
+from crmkit.conditions.text import ASCII_WHITESPACE, fold_ascii
+from crmkit.conditions.tree import (
+    And,
+    Between,
+    Compare,
+    Contains,
+    FieldCondition,
+    HasTag,
+    In,
+    IsEmpty,
+    Not,
+    Or,
+    StartsWith,
+)
+from crmkit.errors import SegmentError
+from crmkit.storage.kinds import KINDS
+from crmkit.storage.sql.dialect import Dialect
+from crmkit.values.money import Money
+
+__all__ = [
+    "PostgresSegmentCompiler",
+    "SegmentSqlCompiler",
+    "SqliteSegmentCompiler",
+    "compile_segment",
+    "compiler_for",
+]
+
+Expr = tuple[str, bool]
+"""A compiled condition: its SQL and whether it can be NULL."""
+
+_MARK = re.compile("\x00(\\d+)\x00")
+_SQL_OPS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_FACT_COLUMNS = {
+    "last_activity_at": "timestamp",
+    "activity_count": "int",
+    "order_count": "int",
+    "last_order_at": "timestamp",
+}
+
+
+def _family(value: object) -> str | None:
+    """The kind of value a custom field holds that `value` can equal or order with."""
+    if isinstance(value, bool | int | Decimal | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dt.datetime):
+        return "datetime"
+    if isinstance(value, dt.date):
+        return "date"
+    return None  # Money, uuid: a custom value never equals one
+
+
+class SegmentSqlCompiler(ConditionCompiler[Expr]):
+    """The SQL shared by every dialect; subclasses spell what differs.
+
+    Args:
+        binding: The segment, bound to its kind.
+        dialect: The store's dialect (placeholders and value encoders).
+        now: The instant relative dates are resolved from.
+        calendar: The business calendar of relative dates.
+    """
+
+    name: ClassVar[str] = "sql"
+    TRUE: ClassVar[str] = "TRUE"
+    FALSE: ClassVar[str] = "FALSE"
+
+    def __init__(
+        self, binding: Binding, dialect: Dialect, now: dt.datetime, calendar: BusinessCalendar
+    ) -> None:
+        self.binding = binding
+        self.dialect = dialect
+        self.now = now
+        self.calendar = calendar
+        self._params: list[Any] = []
+        self._aliases = itertools.count(1)
+        self._scope: list[tuple[str, str]] = []
+
+    # -- the entry point ---------------------------------------------------------------------
+
+    def where(self, alias: str = "t0") -> tuple[str, list[Any]]:
+        """Return the condition on the table of the binding's kind (aliased `alias`)."""
+        self._params = []
+        self._scope = [(self.binding.kind, alias)]
+        sql, _nullable = self.compile(self.binding.condition)
+        return self._finish(sql)
+
+    def _finish(self, sql: str) -> tuple[str, list[Any]]:
+        ordered: list[Any] = []
+
+        def place(match: re.Match[str]) -> str:
+            ordered.append(self._params[int(match.group(1))])
+            return self.dialect.param
+
+        return _MARK.sub(place, sql), ordered
+
+    def p(self, value: Any) -> str:
+        """Return a placeholder for `value` (numbered until `_finish` puts them in order)."""
+        self._params.append(value)
+        return f"\x00{len(self._params) - 1}\x00"
+
+    def _alias(self) -> str:
+        return f"t{next(self._aliases)}"
+
+    # -- what dialects spell differently -----------------------------------------------------
+
+    def number(self, value: Any) -> Any:
+        """A number as a parameter."""
+        return int(value) if isinstance(value, bool) else value
+
+    def num(self, expr: str) -> str:
+        """An exact-decimal column as a comparable number."""
+        return expr
+
+    def fold(self, expr: str) -> str:
+        """Lower A-Z only (`crmkit.conditions.fold_ascii`)."""
+        raise NotImplementedError
+
+    def has_substring(self, hay: str, needle: str) -> str:
+        """Whether `hay` holds `needle` (both text expressions)."""
+        raise NotImplementedError
+
+    def has_prefix(self, hay: str, prefix: Any) -> str:
+        """Whether text `hay` starts with the value `prefix`."""
+        raise NotImplementedError
+
+    def blank(self, expr: str) -> str:
+        """Whether non-null text is empty or ASCII whitespace only."""
+        raise NotImplementedError
+
+    def email(self, alias: str) -> str:
+        """The contact's primary address (normalised) from its emails JSON."""
+        raise NotImplementedError
+
+    def custom_tag(self, alias: str, key: str) -> str:
+        """The type tag of a custom value (``s``, ``i``, ``d``, ``b``, ``D``, ``t``, ``m``)."""
+        raise NotImplementedError
+
+    def custom_value(self, alias: str, key: str, family: str) -> str:
+        """The custom value as a comparable of `family`, NULL for values of other types."""
+        raise NotImplementedError
+
+    def custom_member(self, alias: str, key: str, member: str) -> str:
+        """Whether a multi-choice custom value holds `member`."""
+        raise NotImplementedError
+
+    def custom_no_members(self, alias: str, key: str) -> str:
+        """Whether a multi-choice custom value is empty."""
+        raise NotImplementedError
+
+    def encode_family(self, family: str, value: Any) -> Any:
+        """A constant as a parameter compared with `custom_value` of its family."""
+        if family == "number":
+            return self.number(value)
+        return value
+
+    def encode(self, shape: str, value: Any) -> Any:
+        """A constant as a parameter for a column of `shape`."""
+        if shape in ("int", "decimal", "money"):
+            return self.number(value)
+        if shape == "real":
+            return float(value)
+        if shape in ("timestamp", "date", "uuid", "bool"):
+            return self.dialect.encoders[shape](value)
+        return value
+
+    # -- combinations --------------------------------------------------------------------------
+
+    def visit_and(self, node: And) -> Expr:
+        """``(a AND b ...)``."""
+        parts = [self.compile(item) for item in node.items]
+        return "(" + " AND ".join(sql for sql, _ in parts) + ")", any(n for _, n in parts)
+
+    def visit_or(self, node: Or) -> Expr:
+        """``(a OR b ...)``."""
+        parts = [self.compile(item) for item in node.items]
+        return "(" + " OR ".join(sql for sql, _ in parts) + ")", any(n for _, n in parts)
+
+    def visit_not(self, node: Not) -> Expr:
+        """The complement: NULL (a missing value) counts as false before negating."""
+        sql, nullable = self.compile(node.item)
+        return (f"(NOT COALESCE({sql}, {self.FALSE}))" if nullable else f"(NOT {sql})"), False
+
+    # -- field conditions ----------------------------------------------------------------------
+
+    def _leaf(self, node: FieldCondition) -> Expr:
+        kind, alias = self._scope[-1]
+        spec = self.binding.spec(kind, node.field)
+        if spec.source == "custom":
+            return self.custom_leaf(node, alias, spec.column)
+        if spec.shape == "tags":
+            return self.tags_leaf(node, alias, kind)
+        if spec.shape == "money" and spec.part is None:
+            return self.money_leaf(node, alias, spec.column)
+        if spec.source == "email":
+            return self.scalar(node, self.email(alias), "text")
+        column = f"{alias}.{spec.column}"
+        if spec.part == "currency":
+            column += "_currency"
+        return self.scalar(node, column, spec.shape)
+
+    visit_compare = _leaf
+    visit_in = _leaf
+    visit_between = _leaf
+    visit_contains = _leaf
+    visit_starts_with = _leaf
+    visit_has_tag = _leaf
+    visit_is_empty = _leaf
+    visit_within = _leaf
+    visit_more_than_ago = _leaf
+    visit_in_period = _leaf
+    visit_before = _leaf
+    visit_after = _leaf
+
+    def scalar(self, node: FieldCondition, expr: str, shape: str) -> Expr:
+        """A condition on one column-like value of a known type."""
+        view = self.num(expr) if shape == "decimal" else expr
+        if isinstance(node, IsEmpty):
+            empty = (
+                f"({expr} IS NULL OR {self.blank(expr)})"
+                if shape == "text"
+                else f"({expr} IS NULL)"
+            )
+            if node.negated:
+                return f"(NOT {empty})", False
+            return empty, False
+        if isinstance(node, Compare):
+            return (
+                f"({view} {_SQL_OPS[node.operator]} {self.p(self.encode(shape, node.value))})",
+                True,
+            )
+        if isinstance(node, In):
+            marks = ", ".join(self.p(self.encode(shape, v)) for v in node.values)
+            return f"({view} {'NOT IN' if node.negated else 'IN'} ({marks}))", True
+        if isinstance(node, Between):
+            low, high = self.encode(shape, node.low), self.encode(shape, node.high)
+            return f"({view} BETWEEN {self.p(low)} AND {self.p(high)})", True
+        if isinstance(node, Contains):
+            if not isinstance(node.value, str):
+                return self.FALSE, False
+            return self.has_substring(self.fold(expr), self.p(fold_ascii(node.value))), True
+        if isinstance(node, StartsWith):
+            return self.has_prefix(self.fold(expr), fold_ascii(node.value)), True
+        if isinstance(node, RelativeDate):
+            return self.date_range(node, expr, shape), True
+        raise SegmentError(f"{node.kind!r} conditions do not apply to {node.field!r}")
+
+    def date_range(self, node: RelativeDate, expr: str, shape: str, custom: bool = False) -> str:
+        """``start <= expr < end`` with the node's resolved bounds (days for a date shape)."""
+        bounds = node.bounds(self.now, self.calendar)
+        start: dt.date | None
+        end: dt.date | None
+        if shape == "date":
+            start, end = bounds.start_day, bounds.end_day
+        else:
+            start, end = bounds.start, bounds.end
+
+        def encode(value: dt.date) -> Any:
+            if custom:
+                return self.encode_family("date" if shape == "date" else "datetime", value)
+            return self.encode("date" if shape == "date" else "timestamp", value)
+
+        parts = []
+        if start is not None:
+            parts.append(f"{expr} >= {self.p(encode(start))}")
+        if end is not None:
+            parts.append(f"{expr} < {self.p(encode(end))}")
+        return "(" + (" AND ".join(parts) or f"{expr} IS NOT NULL") + ")"
+
+    def money_leaf(self, node: FieldCondition, alias: str, column: str) -> Expr:
+        """Money: by amount against numbers, by currency and amount against Money."""
+        amount, currency = self.num(f"{alias}.{column}"), f"{alias}.{column}_currency"
+        present = f"{alias}.{column} IS NOT NULL"
+        if isinstance(node, IsEmpty):
+            return (f"({present})" if node.negated else f"({alias}.{column} IS NULL)"), False
+        if isinstance(node, Compare) and isinstance(node.value, Money):
+            money = node.value
+            if node.operator == "!=":
+                number = self.p(self.number(money.amount))
+                same = f"{currency} = {self.p(money.currency)} AND {amount} = {number}"
+                return f"({present} AND NOT ({same}))", False
+            op = _SQL_OPS[node.operator]
+            return (
+                f"({currency} = {self.p(money.currency)} AND "
+                f"{amount} {op} {self.p(self.number(money.amount))})",
+                True,
+            )
+        if isinstance(node, In) and node.values and isinstance(node.values[0], Money):
+            pairs = " OR ".join(
+                f"({currency} = {self.p(m.currency)} AND {amount} = {self.p(self.number(v))})"
+                for m in node.values
+                if isinstance(m, Money) and (v := m.amount) is not None
+            )
+            if node.negated:
+                return f"({present} AND NOT COALESCE(({pairs}), {self.FALSE}))", False
+            return f"({pairs})", True
+        if (
+            isinstance(node, Between)
+            and isinstance(node.low, Money)
+            and isinstance(node.high, Money)
+        ):
+            return (
+                f"({currency} = {self.p(node.low.currency)} AND {amount} BETWEEN "
+                f"{self.p(self.number(node.low.amount))}"
+                f" AND {self.p(self.number(node.high.amount))})",
+                True,
+            )
+        return self.scalar(node, f"{alias}.{column}", "decimal")
+
+    def tags_leaf(self, node: FieldCondition, alias: str, kind: str) -> Expr:
+        """Tags, through the indexed ``record_tags`` side table."""
+        if isinstance(node, IsEmpty):
+            return (
+                f"({alias}.tags IS NOT NULL)" if node.negated else f"({alias}.tags IS NULL)"
+            ), False
+        if isinstance(node, HasTag):
+            tag: Constant = node.tag
+        elif isinstance(node, Contains):
+            tag = node.value
+        else:
+            raise SegmentError(f"{node.kind!r} conditions do not apply to tags")
+        if not isinstance(tag, str):
+            return self.FALSE, False
+        g = self._alias()
+        return (
+            f"({alias}.id IN (SELECT {g}.record_id FROM record_tags {g}"
+            f" WHERE {g}.kind = {self.p(kind)} AND {g}.tag = {self.p(tag)}))",
+            False,
+        )
+
+    def custom_leaf(self, node: FieldCondition, alias: str, key: str) -> Expr:
+        """A custom value, whatever type each record holds there (by its stored type tag)."""
+
+        def tag() -> str:  # each use takes fresh parameters
+            return self.custom_tag(alias, key)
+
+        def value(family: str) -> str:
+            return self.custom_value(alias, key, family)
+
+        if isinstance(node, IsEmpty):
+            empty = (
+                f"({tag()} IS NULL OR ({tag()} = 's' AND {self.blank(value('text'))})"
+                f" OR ({tag()} = 'm' AND {self.custom_no_members(alias, key)}))"
+            )
+            return (f"(NOT {empty})" if node.negated else empty), False
+        if isinstance(node, Compare):
+            family = _family(node.value)
+            if family is None:
+                return (
+                    (f"({tag()} IS NOT NULL)", False)
+                    if node.operator == "!="
+                    else (self.FALSE, False)
+                )
+            mark = self.p(self.encode_family(family, node.value))
+            if node.operator == "!=":
+                return (
+                    f"({tag()} IS NOT NULL"
+                    f" AND NOT COALESCE({value(family)} = {mark}, {self.FALSE}))",
+                    False,
+                )
+            return f"({value(family)} {_SQL_OPS[node.operator]} {mark})", True
+        if isinstance(node, In):
+            groups: dict[str, list[Any]] = {}
+            for item in node.values:
+                family = _family(item)
+                if family is not None:
+                    groups.setdefault(family, []).append(item)
+            hits = [
+                f"{value(family)} IN"
+                f" ({', '.join(self.p(self.encode_family(family, v)) for v in items)})"
+                for family, items in groups.items()
+            ]
+            hit = "(" + " OR ".join(hits) + ")" if hits else self.FALSE
+            if node.negated:
+                return f"({tag()} IS NOT NULL AND NOT COALESCE({hit}, {self.FALSE}))", False
+            return hit, bool(hits)
+        if isinstance(node, Between):
+            family = _family(node.low)
+            if family is None or family != _family(node.high):
+                return self.FALSE, False
+            low = self.p(self.encode_family(family, node.low))
+            high = self.p(self.encode_family(family, node.high))
+            return f"({value(family)} BETWEEN {low} AND {high})", True
+        if isinstance(node, Contains):
+            if not isinstance(node.value, str):
+                return self.FALSE, False
+            needle = self.p(fold_ascii(node.value))
+            return (
+                f"(CASE WHEN {tag()} = 's'"
+                f" THEN {self.has_substring(self.fold(value('text')), needle)}"
+                f" WHEN {tag()} = 'm' THEN {self.custom_member(alias, key, self.p(node.value))}"
+                f" ELSE {self.FALSE} END)",
+                False,
+            )
+        if isinstance(node, StartsWith):
+            prefix = self.has_prefix(self.fold(value("text")), fold_ascii(node.value))
+            return f"({tag()} = 's' AND {prefix})", True
+        if isinstance(node, HasTag):
+            return f"({tag()} = 'm' AND {self.custom_member(alias, key, self.p(node.tag))})", True
+        if isinstance(node, RelativeDate):
+            instants = self.date_range(node, value("datetime"), "timestamp", custom=True)
+            days = self.date_range(node, value("date"), "date", custom=True)
+            return f"({instants} OR {days})", True
+        raise SegmentError(f"{node.kind!r} conditions do not apply to custom fields")
+
+    # -- facts, scores, related records --------------------------------------------------------
+
+    def _membership(self, alias: str, key: str, select: str, negated: bool) -> Expr:
+        return f"({alias}.{key} {'NOT IN' if negated else 'IN'} ({select}))", False
+
+    def visit_fact_test(self, node: FactTest) -> Expr:
+        """A derived fact, from ``record_facts`` / ``record_order_totals``."""
+        _kind, alias = self._scope[-1]
+        item = node.item
+        negated = fact_default_holds(item, self.now, self.calendar)
+        f = self._alias()
+        if item.field == "total_spent":
+            currency = next(
+                v.currency
+                for v in (getattr(item, n, None) for n in ("value", "low", "high"))
+                if isinstance(v, Money)
+            )
+            amounts = _amounts(item)
+            test, _nullable = self.scalar(amounts, f"{f}.total", "decimal")
+            test = f"NOT COALESCE({test}, {self.FALSE})" if negated else test
+            select = (
+                f"SELECT {f}.record_id FROM record_order_totals {f}"
+                f" WHERE {f}.currency = {self.p(currency)} AND {test}"
+            )
+            return self._membership(alias, "id", select, negated)
+        test, _nullable = self.scalar(item, f"{f}.{item.field}", _FACT_COLUMNS[item.field])
+        test = f"NOT COALESCE({test}, {self.FALSE})" if negated else test
+        return self._membership(
+            alias, "id", f"SELECT {f}.record_id FROM record_facts {f} WHERE {test}", negated
+        )
+
+    def visit_score_test(self, node: ScoreTest) -> Expr:
+        """The latest score of a scorer, from the ``scores`` table."""
+        _kind, alias = self._scope[-1]
+        negated = score_default_holds(node.item, self.now, self.calendar)
+        s = self._alias()
+        test, _nullable = self.scalar(node.item, f"{s}.value", "real")
+        test = f"NOT COALESCE({test}, {self.FALSE})" if negated else test
+        select = (
+            f"SELECT {s}.record_id FROM scores {s} WHERE {s}.scorer = {self.p(node.scorer)}"
+            f" AND {test}"
+        )
+        return self._membership(alias, "id", select, negated)
+
+    def visit_related(self, node: Related) -> Expr:
+        """The live record this one points to matches."""
+        kind, alias = self._scope[-1]
+        relation = RELATIONS[kind][node.relation]
+        b = self._alias()
+        self._scope.append((relation.target, b))
+        inner, _nullable = self.compile(node.condition)
+        self._scope.pop()
+        table = KINDS[relation.target].table
+        select = f"SELECT {b}.id FROM {table} {b} WHERE {b}.archived_at IS NULL AND {inner}"
+        return f"({alias}.{relation.link} IN ({select}))", True
+
+    def visit_related_count(self, node: RelatedCount) -> Expr:
+        """The number of live related records (matching `where`) compares."""
+        kind, alias = self._scope[-1]
+        relation = COUNTED[kind][node.relation]
+        b = self._alias()
+        inner = ""
+        if node.where is not None:
+            self._scope.append((relation.target, b))
+            inner = f" AND {self.compile(node.where)[0]}"
+            self._scope.pop()
+        table = KINDS[relation.target].table
+        if relation.style == "fk":
+            key = f"{b}.{relation.link}"
+            source = f"FROM {table} {b} WHERE {key} IS NOT NULL AND {b}.archived_at IS NULL{inner}"
+        else:
+            link = f"{b}l"
+            mine, theirs = (
+                ("contact_id", "deal_id")
+                if relation.style == "many_on_target"
+                else ("deal_id", "contact_id")
+            )
+            key = f"{link}.{mine}"
+            source = (
+                f"FROM deal_contacts {link} JOIN {table} {b} ON {b}.id = {link}.{theirs}"
+                f" WHERE {b}.archived_at IS NULL{inner}"
+            )
+        op, n = node.operator, node.value
+        if (op, n) in ((">=", 1), (">", 0), ("!=", 0)):
+            return self._membership(alias, "id", f"SELECT {key} {source}", False)
+        if (op, n) in (("==", 0), ("<", 1), ("<=", 0)):
+            return self._membership(alias, "id", f"SELECT {key} {source}", True)
+        negated = node.holds(0)
+        having = f"count(*) {_SQL_OPS[op]} {self.p(n)}"
+        having = f"NOT ({having})" if negated else having
+        select = f"SELECT {key} {source} GROUP BY {key} HAVING {having}"
+        return self._membership(alias, "id", select, negated)
+
+
+def _amounts(item: FieldCondition) -> FieldCondition:
+    """A total_spent condition with its Money constants replaced by their amounts."""
+    import attrs
+
+    if isinstance(item, Compare) and isinstance(item.value, Money):
+        return attrs.evolve(item, value=item.value.amount)
+    if isinstance(item, Between) and isinstance(item.low, Money) and isinstance(item.high, Money):
+        return attrs.evolve(item, low=item.low.amount, high=item.high.amount)
+    raise SegmentError("total_spent compares with an amount of money")
+
+
+class SqliteSegmentCompiler(SegmentSqlCompiler):
+    """SQLite: JSON through ``json_extract``; exact decimals compared as 64-bit floats.
+
+    SQLite's built-in ``lower`` lowers A-Z only (without the ICU extension), which is the
+    definition of case-insensitive matching; text compares with the BINARY collation (code
+    points). Decimal text (money amounts, decimal custom values) is compared as REAL: exact
+    to 15 significant digits.
+    """
+
+    name = "sqlite"
+
+    def number(self, value: Any) -> Any:
+        """Decimals travel as floats (sqlite3 binds no Decimal)."""
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, Decimal):
+            return (
+                int(value)
+                if value == value.to_integral_value() and abs(value) < 2**53
+                else float(value)
+            )
+        return value
+
+    def num(self, expr: str) -> str:
+        """Decimal text as REAL."""
+        return f"CAST({expr} AS REAL)"
+
+    def fold(self, expr: str) -> str:
+        """SQLite's built-in lower: A-Z only."""
+        return f"lower({expr})"
+
+    def has_substring(self, hay: str, needle: str) -> str:
+        """``instr`` (1-based; 0 when absent)."""
+        return f"(instr({hay}, {needle}) > 0)"
+
+    def has_prefix(self, hay: str, prefix: Any) -> str:
+        """``substr(hay, 1, length(prefix)) = prefix``."""
+        return f"(substr({hay}, 1, {self.p(len(prefix))}) = {self.p(prefix)})"
+
+    def blank(self, expr: str) -> str:
+        """``trim`` of the ASCII whitespace characters."""
+        return f"(trim({expr}, {self.p(ASCII_WHITESPACE)}) = '')"
+
+    def email(self, alias: str) -> str:
+        """``emails`` holds, per address, its normal form or ``[normalized, original]``."""
+        first = f"json_extract({alias}.emails, '$[0]')"
+        return (
+            f"(CASE json_type({alias}.emails, '$[0]') WHEN 'text' THEN {first}"
+            f" ELSE json_extract({alias}.emails, '$[0][0]') END)"
+        )
+
+    def _path(self, key: str, index: int) -> str:
+        return self.p(f"$.{key}[{index}]")
+
+    def custom_tag(self, alias: str, key: str) -> str:
+        """The type tag, ``custom -> key -> 0``."""
+        return f"json_extract({alias}.custom, {self._path(key, 0)})"
+
+    def custom_value(self, alias: str, key: str, family: str) -> str:
+        """Numbers: ints and booleans as integers, decimals as REAL; dates, instants as text."""
+        raw = f"json_extract({alias}.custom, {self._path(key, 1)})"
+        tag = self.custom_tag(alias, key)
+        if family == "number":
+            return (
+                f"(CASE WHEN {tag} IN ('i', 'b') THEN {raw}"
+                f" WHEN {tag} = 'd' THEN CAST({raw} AS REAL) END)"
+            )
+        wanted = {"text": "s", "date": "D", "datetime": "t"}[family]
+        return f"(CASE WHEN {tag} = '{wanted}' THEN {raw} END)"
+
+    def custom_member(self, alias: str, key: str, member: str) -> str:
+        """``json_each`` over the array of choices."""
+        j = self._alias()
+        return (
+            f"EXISTS (SELECT 1 FROM json_each({alias}.custom, {self._path(key, 1)}) {j}"
+            f" WHERE {j}.value = {member})"
+        )
+
+    def custom_no_members(self, alias: str, key: str) -> str:
+        """``json_array_length`` is 0."""
+        return f"(json_array_length({alias}.custom, {self._path(key, 1)}) = 0)"
+
+    def encode_family(self, family: str, value: Any) -> Any:
+        """Dates and instants as the ISO text the store wrote (instants in UTC)."""
+        if family == "number":
+            return self.number(value)
+        if family in ("date", "datetime"):
+            return value.isoformat()
+        return value
+
+
+class PostgresSegmentCompiler(SegmentSqlCompiler):
+    """PostgreSQL: JSON through ``->`` / ``->>`` with the key as a parameter.
+
+    Text columns are ``COLLATE "C"`` (code points); text taken out of JSON is given the same
+    collation. Case is ignored by ``translate`` of A-Z (``lower`` would follow the database's
+    locale); decimals compare exactly as ``numeric``.
+    """
+
+    name = "postgresql"
+    _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def fold(self, expr: str) -> str:
+        """``translate`` of A-Z to a-z: the same on every locale."""
+        return f"translate({expr}, {self.p(self._UPPER)}, {self.p(self._UPPER.lower())})"
+
+    def has_substring(self, hay: str, needle: str) -> str:
+        """``strpos`` (1-based; 0 when absent)."""
+        return f"(strpos({hay}, {needle}) > 0)"
+
+    def has_prefix(self, hay: str, prefix: Any) -> str:
+        """``starts_with``."""
+        return f"starts_with({hay}, {self.p(prefix)})"
+
+    def blank(self, expr: str) -> str:
+        """``btrim`` of the ASCII whitespace characters."""
+        return f"(btrim({expr}, {self.p(ASCII_WHITESPACE)}) = '')"
+
+    def email(self, alias: str) -> str:
+        """``emails`` holds, per address, its normal form or ``[normalized, original]``."""
+        return (
+            f"((CASE jsonb_typeof({alias}.emails -> 0) WHEN 'string' THEN {alias}.emails ->> 0"
+            f' ELSE {alias}.emails -> 0 ->> 0 END) COLLATE "C")'
+        )
+
+    def custom_tag(self, alias: str, key: str) -> str:
+        """The type tag, ``custom -> key ->> 0``."""
+        return f"({alias}.custom -> {self.p(key)} ->> 0)"
+
+    def custom_value(self, alias: str, key: str, family: str) -> str:
+        """Numbers as numeric (booleans as 0 / 1), dates as date, instants as timestamptz."""
+        raw = f"({alias}.custom -> {self.p(key)} ->> 1)"
+        tag = self.custom_tag(alias, key)
+        if family == "number":
+            return (
+                f"(CASE WHEN {tag} IN ('i', 'd') THEN ({raw})::numeric"
+                f" WHEN {tag} = 'b' THEN (CASE WHEN {raw} = 'true' THEN 1 ELSE 0 END) END)"
+            )
+        if family == "text":
+            return f"((CASE WHEN {tag} = 's' THEN {raw} END) COLLATE \"C\")"
+        if family == "date":
+            return f"(CASE WHEN {tag} = 'D' THEN ({raw})::date END)"
+        return f"(CASE WHEN {tag} = 't' THEN ({raw})::timestamptz END)"
+
+    def custom_member(self, alias: str, key: str, member: str) -> str:
+        """The jsonb ``?`` operator: the array holds the string."""
+        return f"(({alias}.custom -> {self.p(key)} -> 1) ? {member})"
+
+    def custom_no_members(self, alias: str, key: str) -> str:
+        """``jsonb_array_length`` is 0."""
+        return f"(jsonb_array_length({alias}.custom -> {self.p(key)} -> 1) = 0)"
+
+
+_COMPILERS: dict[str, type[SegmentSqlCompiler]] = {
+    "sqlite": SqliteSegmentCompiler,
+    "postgresql": PostgresSegmentCompiler,
+}
+
+
+def compiler_for(dialect: Dialect) -> type[SegmentSqlCompiler]:
+    """Return the segment compiler class of a dialect (by its name).
+
+    Raises:
+        SegmentError: For a dialect crmkit has no segment compiler for.
+    """
+    found = _COMPILERS.get(dialect.name)
+    if found is None:
+        raise SegmentError(f"no segment compiler for the {dialect.name!r} dialect")
+    return found
+
+
+def compile_segment(
+    binding: Binding,
+    dialect: Dialect,
+    now: dt.datetime,
+    calendar: BusinessCalendar,
+    alias: str = "t0",
+) -> tuple[str, list[Any]]:
+    """Return ``(sql, params)``: the segment as a condition on its kind's table (`alias`).
+
+    Args:
+        binding: The segment, bound to its kind.
+        dialect: The store's dialect.
+        now: The instant relative dates are resolved from (the store's clock).
+        calendar: The business calendar.
+        alias: The alias the main table has in the query.
+    """
+    return compiler_for(dialect)(binding, dialect, now, calendar).where(alias)
+
+
+def uuid_params(dialect: Dialect, ids: Sequence[uuid.UUID]) -> list[Any]:
+    """Encode ids as the dialect stores them."""
+    encode = dialect.encoders["uuid"]
+    return [encode(i) for i in ids]
