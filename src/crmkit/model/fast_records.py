@@ -51,18 +51,24 @@ def _namespace(cls: type) -> dict[str, Any]:
     return namespace
 
 
-def evolver(cls: type[T], changed: Sequence[str]) -> Callable[..., T]:
+def evolver(cls: type[T], changed: Sequence[str], *, positional: bool = False) -> Callable[..., T]:
     """Return ``f(record, **changes)`` copying `record` with the `changed` fields replaced.
 
-    The changes must be passed by keyword, exactly the names in `changed`.
+    The changes must be passed by keyword, exactly the names in `changed`; with
+    ``positional=True``, by position in the order of `changed` (faster to call).
     """
     names = [f.name for f in _fields(cls)]
     unknown = set(changed) - set(names)
     if unknown:
         raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
     if not plain_record(cls):
+        if positional:
+            return lambda record, *values: attrs.evolve(
+                record, **dict(zip(changed, values, strict=True))
+            )
         return lambda record, **changes: attrs.evolve(record, **changes)
-    lines = [f"def evolve(record, *, {', '.join(changed)}):", "    new = _new(_cls)"]
+    star = "" if positional else "*, "
+    lines = [f"def evolve(record, {star}{', '.join(changed)}):", "    new = _new(_cls)"]
     for i, name in enumerate(names):
         value = name if name in changed else f"record.{name}"
         lines.append(f"    _set{i}(new, {value})")

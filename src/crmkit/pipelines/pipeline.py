@@ -26,8 +26,8 @@ from crmkit.conditions import compile_predicate
 from crmkit.definitions import dump_json, dump_toml, load_json, load_toml
 from crmkit.errors import Problem, TransitionError, ValidationError
 from crmkit.model.deal import Deal, StageStay
-from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.fast_records import builder, evolver
+from crmkit.model.frozen_map import FrozenMap
 from crmkit.pipelines.events import Moved, StageChanged
 from crmkit.pipelines.stage import DEAL_FIELDS, Stage, describe_requirement
 
@@ -55,11 +55,12 @@ def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
     return tuple(value)
 
 
-_left = evolver(StageStay, ("left_at",))
-_new_stay = builder(StageStay)
-_moved = evolver(Deal, ("stage", "stage_history", "closed_at", "updated_at"))
-_new_event = builder(StageChanged)
-_new_moved = builder(Moved)
+# Positional builders: a move calls each once, and keyword arguments cost more to pass.
+_left = evolver(StageStay, ("left_at",), positional=True)
+_new_stay = builder(StageStay, positional=True)
+_moved = evolver(Deal, ("stage", "stage_history", "closed_at", "updated_at"), positional=True)
+_new_event = builder(StageChanged, positional=True)
+_new_moved = builder(Moved, positional=True)
 
 
 class _At:
@@ -381,16 +382,18 @@ class Pipeline:
         override = deal.probability_override
         probability = target.probability if override is None else override
         amount = deal.amount
+        # Fields in class order: stage, entered_at, left_at, moved_by, amount,
+        # expected_close, probability, forecast_category, note.
         stay = _new_stay(
-            stage=target.key,
-            entered_at=now,
-            left_at=None,
-            moved_by=by,
-            amount=amount,
-            expected_close=deal.expected_close,
-            probability=probability,
-            forecast_category=target.forecast_category,
-            note=note,
+            target.key,
+            now,
+            None,
+            by,
+            amount,
+            deal.expected_close,
+            probability,
+            target.forecast_category,
+            note,
         )
         if history:
             last = history[-1]
@@ -398,29 +401,25 @@ class Pipeline:
                 raise TransitionError(
                     "cannot move deal: the clock reads before it entered its current stage"
                 )
-            history = (*history[:-1], _left(last, left_at=now), stay)
+            history = (*history[:-1], _left(last, now), stay)
         else:
             history = (stay,)
-        moved = _moved(
-            deal,
-            stage=target.key,
-            stage_history=history,
-            closed_at=now if target.won or target.lost else None,
-            updated_at=now,
-        )
+        moved = _moved(deal, target.key, history, now if target.won or target.lost else None, now)
+        # Fields in class order: deal_id, pipeline, from_stage, to_stage, at, by, note,
+        # amount, probability, from_pipeline.
         event = _new_event(
-            deal_id=deal.id,
-            pipeline=self.key,
-            from_stage=deal.stage,
-            to_stage=target.key,
-            at=now,
-            by=by,
-            note=note,
-            amount=amount,
-            probability=probability,
-            from_pipeline=from_pipeline,
+            deal.id,
+            self.key,
+            deal.stage,
+            target.key,
+            now,
+            by,
+            note,
+            amount,
+            probability,
+            from_pipeline,
         )
-        return _new_moved(deal=moved, event=event)
+        return _new_moved(moved, event)
 
     def _refuse(self, deal: Deal, to: str) -> None:
         if deal.pipeline != self.key:
