@@ -78,6 +78,7 @@ from crmkit.scoring import (
     default_engagement_model,
     score_engagement,
 )
+from crmkit.segments import BusinessCalendar, MembershipDiff, SavedSegment, parse
 from crmkit.storage import (
     DomainEvent,
     FieldChange,
@@ -121,6 +122,7 @@ __all__ = [
     "ActivityOutcome",
     "Address",
     "BantFacts",
+    "BusinessCalendar",
     "CallStatus",
     "Clock",
     "Company",
@@ -157,6 +159,7 @@ __all__ = [
     "LeadScoring",
     "LeadStatus",
     "LifecycleStage",
+    "MembershipDiff",
     "Money",
     "Moved",
     "NotFoundError",
@@ -177,6 +180,7 @@ __all__ = [
     "ReferencedError",
     "Rule",
     "RuleKind",
+    "SavedSegment",
     "SchemaVersionError",
     "Score",
     "SegmentError",
@@ -207,6 +211,7 @@ __all__ = [
     "move_lead",
     "new_id",
     "open_store",
+    "parse",
     "score_engagement",
     "validate_fields",
 ]

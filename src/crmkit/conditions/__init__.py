@@ -6,6 +6,16 @@ as these trees. See `crmkit.conditions.tree` for the semantics.
 
 from crmkit.conditions.compiler import ConditionCompiler
 from crmkit.conditions.constants import Constant
+from crmkit.conditions.dates import (
+    After,
+    Before,
+    BusinessCalendar,
+    DateBounds,
+    InPeriod,
+    MoreThanAgo,
+    RelativeDate,
+    WithinLast,
+)
 from crmkit.conditions.known_fields import fields_of, unknown_fields, validate_fields
 from crmkit.conditions.paths import check_path, resolve
 from crmkit.conditions.predicate import (
@@ -13,7 +23,11 @@ from crmkit.conditions.predicate import (
     Predicate,
     PythonSourceCompiler,
     compile_predicate,
+    has_relative_dates,
+    iter_nodes,
 )
+from crmkit.conditions.related import Related, RelatedCount
+from crmkit.conditions.text import fold_ascii, is_blank
 from crmkit.conditions.tree import (
     And,
     Between,
@@ -32,28 +46,42 @@ from crmkit.conditions.tree import (
 )
 
 __all__ = [
+    "After",
     "And",
+    "Before",
     "Between",
+    "BusinessCalendar",
     "ClosureCompiler",
     "Compare",
     "Condition",
     "ConditionCompiler",
     "Constant",
     "Contains",
+    "DateBounds",
     "F",
     "FieldCondition",
     "HasTag",
     "In",
+    "InPeriod",
     "IsEmpty",
+    "MoreThanAgo",
     "Not",
     "Or",
     "Predicate",
     "PythonSourceCompiler",
+    "Related",
+    "RelatedCount",
+    "RelativeDate",
     "StartsWith",
+    "WithinLast",
     "check_path",
     "compile_predicate",
     "condition_from_dict",
     "fields_of",
+    "fold_ascii",
+    "has_relative_dates",
+    "is_blank",
+    "iter_nodes",
     "resolve",
     "unknown_fields",
     "validate_fields",

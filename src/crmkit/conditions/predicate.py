@@ -12,16 +12,20 @@ semantics slowly and safely. The result is cached on the node, per record type.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from crmkit.clock import default_clock
 from crmkit.conditions.compiler import ConditionCompiler
 from crmkit.conditions.constants import Constant
+from crmkit.conditions.dates import BusinessCalendar, DateBounds, RelativeDate
 from crmkit.conditions.paths import resolve
+from crmkit.conditions.text import ASCII_WHITESPACE, fold_ascii
 from crmkit.conditions.tree import (
     And,
     Between,
@@ -38,7 +42,14 @@ from crmkit.conditions.tree import (
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.values.money import Money
 
-__all__ = ["ClosureCompiler", "Predicate", "PythonSourceCompiler", "compile_predicate"]
+__all__ = [
+    "ClosureCompiler",
+    "Predicate",
+    "PythonSourceCompiler",
+    "compile_predicate",
+    "has_relative_dates",
+    "iter_nodes",
+]
 
 Predicate = Callable[[Any], bool]
 """A compiled condition: record in, True or False out."""
@@ -68,11 +79,17 @@ def _is_empty(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return not value.strip()
+        return not value.strip(ASCII_WHITESPACE)
     return (isinstance(value, _COLLECTIONS) or value.__class__ is FrozenMap) and not value
 
 
-def compile_predicate(condition: Condition, record_type: type | None = None) -> Predicate:
+def compile_predicate(
+    condition: Condition,
+    record_type: type | None = None,
+    *,
+    now: dt.datetime | None = None,
+    calendar: BusinessCalendar | None = None,
+) -> Predicate:
     """Return a fast Python predicate for `condition`, compiled once and cached on the node.
 
     Args:
@@ -80,10 +97,19 @@ def compile_predicate(condition: Condition, record_type: type | None = None) -> 
         record_type: The class of the records it will see, when known (``Deal``): bare
             names that are not attributes of it then read custom fields directly instead
             of through the slow path.
+        now: The instant relative dates (``within 30 days``) are resolved from; the
+            default clock's now when not given. A condition with relative dates is
+            resolved at each call and its predicate is not cached.
+        calendar: The business calendar of relative dates (UTC, calendar year by default).
 
     Returns:
         A function taking a record and returning True or False.
     """
+    if has_relative_dates(condition):
+        when = default_clock.now() if now is None else now
+        cal = BusinessCalendar() if calendar is None else calendar
+        slow = ClosureCompiler(now=when, calendar=cal).compile(condition)
+        return PythonSourceCompiler(record_type, now=when, calendar=cal).build(condition, slow)
     cache = condition._compiled
     predicate = cache.get(record_type)
     if predicate is None:
@@ -93,19 +119,65 @@ def compile_predicate(condition: Condition, record_type: type | None = None) -> 
     return predicate
 
 
+def iter_nodes(condition: Condition) -> Iterator[Condition]:
+    """Yield every node of a tree, parents before children (related conditions included)."""
+    yield condition
+    for name in ("items",):
+        for item in getattr(condition, name, ()):
+            yield from iter_nodes(item)
+    for name in ("item", "condition", "where"):
+        child = getattr(condition, name, None)
+        if isinstance(child, Condition):
+            yield from iter_nodes(child)
+
+
+def has_relative_dates(condition: Condition) -> bool:
+    """Whether the tree holds relative dates (its meaning depends on "now")."""
+    return any(isinstance(node, RelativeDate) for node in iter_nodes(condition))
+
+
 class ClosureCompiler(ConditionCompiler[Predicate]):
     """Compiles a condition into nested closures: the reference semantics, safe on any value.
 
     Used as the fallback of the generated predicate and to check it in tests.
+
+    Args:
+        now: The instant relative dates are resolved from (the default clock's by default).
+        calendar: The business calendar of relative dates.
     """
+
+    def __init__(
+        self, now: dt.datetime | None = None, calendar: BusinessCalendar | None = None
+    ) -> None:
+        self.now = now
+        self.calendar = BusinessCalendar() if calendar is None else calendar
+
+    def getter(self, path: str) -> Callable[[Any], object]:
+        """Return the function reading `path` on a record (subclasses add virtual fields)."""
+        return lambda record: resolve(record, path)
+
+    def bounds(self, node: RelativeDate) -> DateBounds:
+        """Resolve a relative date from this compiler's now and calendar."""
+        return node.bounds(default_clock.now() if self.now is None else self.now, self.calendar)
+
+    def _relative(self, node: RelativeDate) -> Predicate:
+        get, holds = self.getter(node.field), self.bounds(node).holds
+        return lambda record: holds(get(record))
+
+    visit_within = _relative
+    visit_more_than_ago = _relative
+    visit_in_period = _relative
+    visit_before = _relative
+    visit_after = _relative
 
     def visit_compare(self, node: Compare) -> Predicate:
         """Compile ``field <op> value``."""
         path, value, compare = node.field, node.value, _OPS[node.operator]
         numeric = _is_number(value)
+        get = self.getter(path)
 
         def test(record: object) -> bool:
-            found = resolve(record, path)
+            found = get(record)
             if found is None:
                 return False
             if numeric and isinstance(found, Money):
@@ -121,9 +193,10 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
         """Compile ``field in [...]`` / ``not in``."""
         path, values, negated = node.field, node.values, node.negated
         numeric = any(_is_number(v) for v in values)
+        get = self.getter(path)
 
         def test(record: object) -> bool:
-            found = resolve(record, path)
+            found = get(record)
             if found is None:
                 return False
             if numeric and isinstance(found, Money):
@@ -137,9 +210,10 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
         """Compile ``low <= field <= high``."""
         path, low, high = node.field, node.low, node.high
         numeric = _is_number(low) or _is_number(high)
+        get = self.getter(path)
 
         def test(record: object) -> bool:
-            found = resolve(record, path)
+            found = get(record)
             if found is None:
                 return False
             if numeric and isinstance(found, Money):
@@ -154,14 +228,15 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
     def visit_contains(self, node: Contains) -> Predicate:
         """Compile ``field contains value``."""
         path, value = node.field, node.value
-        folded = value.casefold() if isinstance(value, str) else None
+        get = self.getter(path)
+        folded = fold_ascii(value) if isinstance(value, str) else None
 
         def test(record: object) -> bool:
-            found = resolve(record, path)
+            found = get(record)
             if found is None:
                 return False
             if isinstance(found, str):
-                return folded is not None and folded in found.casefold()
+                return folded is not None and folded in fold_ascii(found)
             try:
                 return value in found  # type: ignore[operator]
             except TypeError:
@@ -171,20 +246,22 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
 
     def visit_starts_with(self, node: StartsWith) -> Predicate:
         """Compile ``field starts with text``."""
-        path, prefix = node.field, node.value.casefold()
+        path, prefix = node.field, fold_ascii(node.value)
+        get = self.getter(path)
 
         def test(record: object) -> bool:
-            found = resolve(record, path)
-            return isinstance(found, str) and found.casefold().startswith(prefix)
+            found = get(record)
+            return isinstance(found, str) and fold_ascii(found).startswith(prefix)
 
         return test
 
     def visit_has_tag(self, node: HasTag) -> Predicate:
         """Compile ``field has tag t``."""
         path, tag = node.field, node.tag
+        get = self.getter(path)
 
         def test(record: object) -> bool:
-            found = resolve(record, path)
+            found = get(record)
             if found is None or isinstance(found, str):
                 return False
             try:
@@ -197,9 +274,10 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
     def visit_is_empty(self, node: IsEmpty) -> Predicate:
         """Compile ``field is empty`` / ``is not empty``."""
         path, negated = node.field, node.negated
+        get = self.getter(path)
 
         def test(record: object) -> bool:
-            return _is_empty(resolve(record, path)) is not negated
+            return _is_empty(get(record)) is not negated
 
         return test
 
@@ -239,6 +317,8 @@ class PythonSourceCompiler(ConditionCompiler[str]):
 
     record_type: type | None = None
     namespace: dict[str, object] = attrs.field(factory=dict)
+    now: dt.datetime | None = attrs.field(default=None, kw_only=True)
+    calendar: BusinessCalendar = attrs.field(factory=BusinessCalendar, kw_only=True)
 
     def build(self, condition: Condition, fallback: Predicate) -> Predicate:
         """Return the compiled predicate; `fallback` evaluates records the fast path cannot."""
@@ -257,6 +337,10 @@ class PythonSourceCompiler(ConditionCompiler[str]):
             "_Money": Money,
             "_COLLECTIONS": _COLLECTIONS,
             "_FrozenMap": FrozenMap,
+            "_fold": fold_ascii,
+            "_WS": ASCII_WHITESPACE,
+            "_datetime": dt.datetime,
+            "_date": dt.date,
             "isinstance": isinstance,
             "str": str,
             "__builtins__": {},
@@ -320,18 +404,17 @@ class PythonSourceCompiler(ConditionCompiler[str]):
     def visit_contains(self, node: Contains) -> str:
         """Compile ``field contains value``."""
         raw = self.constant(node.value)
-        folded = self.constant(node.value.casefold() if isinstance(node.value, str) else None)
+        folded = self.constant(fold_ascii(node.value) if isinstance(node.value, str) else None)
         return (
             f"((x := {self.access(node.field)}) is not None and "
-            f"({folded} in x.casefold() if isinstance(x, str) else {raw} in x))"
+            f"({folded} in _fold(x) if isinstance(x, str) else {raw} in x))"
         )
 
     def visit_starts_with(self, node: StartsWith) -> str:
         """Compile ``field starts with text``."""
-        prefix = self.constant(node.value.casefold())
+        prefix = self.constant(fold_ascii(node.value))
         return (
-            f"(isinstance(x := {self.access(node.field)}, str) "
-            f"and x.casefold().startswith({prefix}))"
+            f"(isinstance(x := {self.access(node.field)}, str) and _fold(x).startswith({prefix}))"
         )
 
     def visit_has_tag(self, node: HasTag) -> str:
@@ -345,11 +428,35 @@ class PythonSourceCompiler(ConditionCompiler[str]):
     def visit_is_empty(self, node: IsEmpty) -> str:
         """Compile ``field is empty`` / ``is not empty``."""
         test = (
-            f"((x := {self.access(node.field)}) is None or (not x.strip() "
+            f"((x := {self.access(node.field)}) is None or (not x.strip(_WS) "
             "if isinstance(x, str) else ((isinstance(x, _COLLECTIONS) "
             "or x.__class__ is _FrozenMap) and not x)))"
         )
         return f"(not {test})" if node.negated else test
+
+    def _relative(self, node: RelativeDate) -> str:
+        when = default_clock.now() if self.now is None else self.now
+        bounds = node.bounds(when, self.calendar)
+        instants = [
+            f"{self.constant(bounds.start)} <= x" if bounds.start is not None else "",
+            f"x < {self.constant(bounds.end)}" if bounds.end is not None else "",
+        ]
+        days = [
+            f"{self.constant(bounds.start_day)} <= x" if bounds.start_day is not None else "",
+            f"x < {self.constant(bounds.end_day)}" if bounds.end_day is not None else "",
+        ]
+        instant_test = " and ".join(t for t in instants if t) or "True"
+        day_test = " and ".join(t for t in days if t) or "True"
+        return (
+            f"(({instant_test}) if isinstance(x := {self.access(node.field)}, _datetime) "
+            f"else (isinstance(x, _date) and {day_test}))"
+        )
+
+    visit_within = _relative
+    visit_more_than_ago = _relative
+    visit_in_period = _relative
+    visit_before = _relative
+    visit_after = _relative
 
     def visit_and(self, node: And) -> str:
         """Compile a conjunction."""

@@ -9,7 +9,8 @@ Semantics, whatever the target: a condition on a missing (None) value is false, 
 comparison between values that cannot be compared (text with a number, euros with dollars);
 ``~c`` is the complement of ``c`` (true exactly where ``c`` is false, missing values
 included); text compares by code point, except `contains` and `starts_with`, which ignore
-case (casefold); enums compare by their value; Money compares with Money by amount within
+the case of A-Z only (`crmkit.conditions.text`: the same in Python and every SQL
+database); enums compare by their value; Money compares with Money by amount within
 one currency, and with a plain number by its amount.
 """
 
@@ -46,6 +47,8 @@ __all__ = [
     "Or",
     "StartsWith",
     "condition_from_dict",
+    "register_dict_form",
+    "register_leaf_op",
 ]
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
@@ -239,7 +242,7 @@ def _text(value: object) -> str:
 
 @attrs.frozen
 class StartsWith(FieldCondition):
-    """Text starts with `value`, ignoring case (casefold).
+    """Text starts with `value`, ignoring the case of A-Z.
 
     Attributes:
         value: The prefix.
@@ -340,7 +343,7 @@ class And(Condition):
         return {"and": [item.to_dict() for item in self.items]}
 
     def __str__(self) -> str:
-        return " and ".join(f"({i})" if isinstance(i, Or) else str(i) for i in self.items)
+        return " and ".join(f"({i})" if isinstance(i, Or | And) else str(i) for i in self.items)
 
 
 @attrs.frozen
@@ -363,7 +366,7 @@ class Or(Condition):
         return {"or": [item.to_dict() for item in self.items]}
 
     def __str__(self) -> str:
-        return " or ".join(str(i) for i in self.items)
+        return " or ".join(f"({i})" if isinstance(i, Or) else str(i) for i in self.items)
 
 
 def _condition(value: object) -> Condition:
@@ -482,6 +485,22 @@ _LEAF_OPS: dict[str, Callable[[str, Any], Condition]] = {
 }
 
 
+_FORMS: dict[str, Callable[[Mapping[str, Any]], Condition]] = {}
+
+
+def register_leaf_op(op: str, build: Callable[[str, Any], Condition]) -> None:
+    """Teach `condition_from_dict` a field operator ``{"field", "op": op, "value"}``.
+
+    Modules that add node kinds (`crmkit.conditions.dates`) register their operators here.
+    """
+    _LEAF_OPS[op] = build
+
+
+def register_dict_form(key: str, load: Callable[[Mapping[str, Any]], Condition]) -> None:
+    """Teach `condition_from_dict` a dict form recognised by one of its keys (``"count"``)."""
+    _FORMS[key] = load
+
+
 def _list(value: object, size: int) -> list[Any]:
     if not isinstance(value, list | tuple) or (size and len(value) != size):
         wanted = f"a list of {size} values" if size else "a list of values"
@@ -521,4 +540,7 @@ def condition_from_dict(data: Mapping[str, Any]) -> Condition:
                 f"operator {op!r} {'needs' if needs_value else 'takes no'} value in {dict(data)!r}"
             )
         return build(data["field"], data.get("value"))
+    for key, load in _FORMS.items():
+        if key in keys:
+            return load(data)
     raise SegmentError(f"{dict(data)!r} is not a condition: give field/op/value, and, or, or not")

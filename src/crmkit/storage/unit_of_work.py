@@ -712,6 +712,7 @@ class BackendUnitOfWork:
             del self._history_entries[history:]
             del self._events[events:]
             self._schemas.clear()
+            self._calendar = None
             raise
 
     def record(self, event: DomainEvent) -> None:

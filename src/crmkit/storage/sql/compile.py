@@ -41,6 +41,7 @@ from crmkit.conditions.tree import (
     And,
     Between,
     Compare,
+    Condition,
     Contains,
     FieldCondition,
     HasTag,
@@ -113,6 +114,7 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         self._params: list[Any] = []
         self._aliases = itertools.count(1)
         self._scope: list[tuple[str, str]] = []
+        self._beside_filters = False  # a direct child of an AND with other conditions
 
     # -- the entry point ---------------------------------------------------------------------
 
@@ -204,19 +206,26 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
 
     # -- combinations --------------------------------------------------------------------------
 
+    def _children(self, items: Sequence[Condition], beside: bool) -> list[Expr]:
+        outer, self._beside_filters = self._beside_filters, beside
+        try:
+            return [self.compile(item) for item in items]
+        finally:
+            self._beside_filters = outer
+
     def visit_and(self, node: And) -> Expr:
         """``(a AND b ...)``."""
-        parts = [self.compile(item) for item in node.items]
+        parts = self._children(node.items, len(node.items) > 1)
         return "(" + " AND ".join(sql for sql, _ in parts) + ")", any(n for _, n in parts)
 
     def visit_or(self, node: Or) -> Expr:
         """``(a OR b ...)``."""
-        parts = [self.compile(item) for item in node.items]
+        parts = self._children(node.items, False)
         return "(" + " OR ".join(sql for sql, _ in parts) + ")", any(n for _, n in parts)
 
     def visit_not(self, node: Not) -> Expr:
         """The complement: NULL (a missing value) counts as false before negating."""
-        sql, nullable = self.compile(node.item)
+        ((sql, nullable),) = self._children([node.item], False)
         return (f"(NOT COALESCE({sql}, {self.FALSE}))" if nullable else f"(NOT {sql})"), False
 
     # -- field conditions ----------------------------------------------------------------------
@@ -359,11 +368,14 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
             raise SegmentError(f"{node.kind!r} conditions do not apply to tags")
         if not isinstance(tag, str):
             return self.FALSE, False
+        return self.has_tag(alias, kind, tag), False
+
+    def has_tag(self, alias: str, kind: str, tag: str) -> str:
+        """Whether the record has a tag: through the ``(kind, tag)`` index of ``record_tags``."""
         g = self._alias()
         return (
             f"({alias}.id IN (SELECT {g}.record_id FROM record_tags {g}"
-            f" WHERE {g}.kind = {self.p(kind)} AND {g}.tag = {self.p(tag)}))",
-            False,
+            f" WHERE {g}.kind = {self.p(kind)} AND {g}.tag = {self.p(tag)}))"
         )
 
     def custom_leaf(self, node: FieldCondition, alias: str, key: str) -> Expr:
@@ -443,8 +455,12 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
 
     # -- facts, scores, related records --------------------------------------------------------
 
+    def key(self, alias: str, column: str) -> str:
+        """The column a sub-query's result is matched against (dialects may add a hint)."""
+        return f"{alias}.{column}"
+
     def _membership(self, alias: str, key: str, select: str, negated: bool) -> Expr:
-        return f"({alias}.{key} {'NOT IN' if negated else 'IN'} ({select}))", False
+        return f"({self.key(alias, key)} {'NOT IN' if negated else 'IN'} ({select}))", False
 
     def visit_fact_test(self, node: FactTest) -> Expr:
         """A derived fact, from ``record_facts`` / ``record_order_totals``."""
@@ -495,7 +511,7 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         self._scope.pop()
         table = KINDS[relation.target].table
         select = f"SELECT {b}.id FROM {table} {b} WHERE {b}.archived_at IS NULL AND {inner}"
-        return f"({alias}.{relation.link} IN ({select}))", True
+        return f"({self.key(alias, relation.link)} IN ({select}))", True
 
     def visit_related_count(self, node: RelatedCount) -> Expr:
         """The number of live related records (matching `where`) compares."""
@@ -556,6 +572,27 @@ class SqliteSegmentCompiler(SegmentSqlCompiler):
     """
 
     name = "sqlite"
+
+    def key(self, alias: str, column: str) -> str:
+        """Beside other conditions, ``+column``: scan once and look the sub-query result up.
+
+        Without statistics SQLite's planner likes to drive the query from a sub-query's
+        index (``id IN (SELECT ...)``) and then fetch rows one by one, slower than a scan
+        when the sub-query matches many rows. The unary ``+`` (a no-op on the value) keeps
+        it from doing so; a sub-query standing alone may still use the index.
+        """
+        column_sql = f"{alias}.{column}"
+        return f"+{column_sql}" if self._beside_filters else column_sql
+
+    def has_tag(self, alias: str, kind: str, tag: str) -> str:
+        """Beside other conditions, a correlated probe of the ``(record_id, tag)`` key."""
+        if not self._beside_filters:
+            return super().has_tag(alias, kind, tag)
+        g = self._alias()
+        return (
+            f"EXISTS (SELECT 1 FROM record_tags {g}"
+            f" WHERE {g}.record_id = {alias}.id AND {g}.tag = {self.p(tag)})"
+        )
 
     def number(self, value: Any) -> Any:
         """Decimals travel as floats (sqlite3 binds no Decimal)."""

@@ -1,0 +1,364 @@
+"""Relative dates in conditions: ``last_activity_at within 30 days``, ``closed_at this quarter``.
+
+A relative-date condition names a span of time; it is resolved, once per evaluation, into
+`DateBounds` from "now" (the store's clock) and a `BusinessCalendar` (the store's time zone
+and fiscal-year start). Evaluators then only compare values with fixed bounds: no per-row
+calendar arithmetic, and SQL gets the bounds as parameters, never the database's ``now()``.
+
+The spans, with *today* the calendar day of "now" in the calendar's time zone:
+
+- ``within N days|weeks|months|quarters|years``: from the start of the day N units before
+  today up to and including "now" (so ``within 0 days`` is today so far);
+- ``more than N <units> ago``: before the start of the day N units before today; together
+  with ``within`` it covers every past instant exactly once;
+- ``this <unit>`` / ``last <unit>``: the current / previous calendar day, ISO week (from
+  Monday), month, fiscal quarter or fiscal year;
+- ``before D`` / ``after D``: before the start of day D / from the start of the day after D
+  (a date), or strictly before / after an instant (a datetime).
+
+A datetime value is tested against the instant bounds, a date value (``expected_close``)
+against the day bounds; anything else (and a missing value) makes the condition false.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+import pendulum
+
+from crmkit.conditions.constants import decode_constant, encode_constant, format_constant
+from crmkit.conditions.tree import FieldCondition, register_leaf_op
+from crmkit.errors import SegmentError
+from crmkit.values.temporal import to_utc
+
+__all__ = [
+    "UNITS",
+    "After",
+    "Before",
+    "BusinessCalendar",
+    "DateBounds",
+    "InPeriod",
+    "MoreThanAgo",
+    "RelativeDate",
+    "WithinLast",
+]
+
+UNITS = ("day", "week", "month", "quarter", "year")
+"""The calendar units of relative dates."""
+
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+_ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _time_zone(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise SegmentError(f"{value!r} is not a time zone name")
+    try:
+        pendulum.timezone(value)
+    except Exception:  # pendulum raises its own InvalidTimezone (not a ValueError)
+        raise SegmentError(f"{value!r} is not an IANA time zone name") from None
+    return value
+
+
+def _month(_instance: object, _attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 12:
+        raise SegmentError(f"the fiscal year starts in a month 1..12, not {value!r}")
+
+
+@attrs.frozen
+class BusinessCalendar:
+    """How a business counts days: its time zone and the month its fiscal year starts.
+
+    Weeks start on Monday (ISO 8601); quarters are fiscal quarters.
+
+    Attributes:
+        time_zone: The IANA time zone days start and end in (``"Europe/Berlin"``).
+        fiscal_year_start_month: 1 for a calendar fiscal year, 4 for April to March, ...
+    """
+
+    time_zone: str = attrs.field(default="UTC", converter=_time_zone)
+    fiscal_year_start_month: int = attrs.field(default=1, validator=_month)
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """Return the calendar day `now` falls on in this calendar's time zone."""
+        local = pendulum.instance(now).in_tz(self.time_zone)
+        return dt.date(local.year, local.month, local.day)
+
+    def start_of_day(self, day: dt.date) -> dt.datetime:
+        """Return the instant (UTC) a calendar day starts in this time zone."""
+        local = pendulum.datetime(day.year, day.month, day.day, tz=self.time_zone)
+        return to_utc(local)
+
+    def shift(self, day: dt.date, unit: str, amount: int) -> dt.date:
+        """Return `day` moved by `amount` units (month ends clamp: 31 March - 1 month = 28 Feb)."""
+        if unit == "day":
+            return day + dt.timedelta(days=amount)
+        if unit == "week":
+            return day + dt.timedelta(weeks=amount)
+        moved = pendulum.date(day.year, day.month, day.day).add(months=amount * _MONTHS[unit])
+        return dt.date(moved.year, moved.month, moved.day)
+
+    def period_start(self, day: dt.date, unit: str) -> dt.date:
+        """Return the first day of the day, ISO week, month, fiscal quarter or fiscal year."""
+        if unit == "day":
+            return day
+        if unit == "week":
+            return day - dt.timedelta(days=day.weekday())
+        if unit == "month":
+            return day.replace(day=1)
+        size = _MONTHS[unit]
+        back = (day.month - self.fiscal_year_start_month) % size
+        absolute = day.year * 12 + day.month - 1 - back
+        return dt.date(absolute // 12, absolute % 12 + 1, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the plain dict form."""
+        return {
+            "time_zone": self.time_zone,
+            "fiscal_year_start_month": self.fiscal_year_start_month,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BusinessCalendar:
+        """Load the dict form written by `to_dict`.
+
+        Raises:
+            SegmentError: When it is not a calendar.
+        """
+        if not isinstance(data, Mapping) or not set(data) <= {
+            "time_zone",
+            "fiscal_year_start_month",
+        }:
+            raise SegmentError(f"{data!r} is not a business calendar")
+        return cls(**data)
+
+
+@attrs.frozen
+class DateBounds:
+    """A resolved span: instants in ``[start, end)`` and days in ``[start_day, end_day)``.
+
+    A missing bound is open. Datetime values are tested against the instants, date values
+    against the days; any other value is outside.
+    """
+
+    start: dt.datetime | None
+    end: dt.datetime | None
+    start_day: dt.date | None
+    end_day: dt.date | None
+
+    def holds(self, value: object) -> bool:
+        """Whether `value` lies within the span."""
+        if isinstance(value, dt.datetime):
+            return (self.start is None or self.start <= value) and (
+                self.end is None or value < self.end
+            )
+        if isinstance(value, dt.date):
+            return (self.start_day is None or self.start_day <= value) and (
+                self.end_day is None or value < self.end_day
+            )
+        return False
+
+
+def _unit(value: object) -> str:
+    if isinstance(value, str):
+        singular = value.lower().removesuffix("s")
+        if singular in UNITS:
+            return singular
+    raise SegmentError(f"{value!r} is not a unit: use one of {', '.join(UNITS)}")
+
+
+def _amount(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SegmentError(f"a number of units is a whole number >= 0, not {value!r}")
+    return value
+
+
+def _plural(amount: int, unit: str) -> str:
+    return f"{amount} {unit}" if amount == 1 else f"{amount} {unit}s"
+
+
+@attrs.frozen
+class RelativeDate(FieldCondition):
+    """The base of relative-date conditions: each resolves to `DateBounds`."""
+
+    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+        """Return the span this condition names, seen from `now` in `calendar`."""
+        raise NotImplementedError
+
+
+@attrs.frozen
+class WithinLast(RelativeDate):
+    """The value lies between the start of the day `amount` units ago and now.
+
+    Attributes:
+        amount: How many units back (0: today so far).
+        unit: ``day``, ``week``, ``month``, ``quarter`` or ``year``.
+    """
+
+    kind: ClassVar[str] = "within"
+    op: ClassVar[str] = "within"
+    amount: int = attrs.field(converter=_amount)
+    unit: str = attrs.field(converter=_unit)
+
+    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+        """Return ``[start of day (today - amount units), now]``."""
+        today = calendar.today(now)
+        first = calendar.shift(today, self.unit, -self.amount)
+        return DateBounds(
+            calendar.start_of_day(first),
+            now + _ONE_MICROSECOND,
+            first,
+            today + dt.timedelta(days=1),
+        )
+
+    def _value_dict(self) -> dict[str, Any]:
+        return {"value": [self.amount, self.unit]}
+
+    def __str__(self) -> str:
+        return f"{self.field} within {_plural(self.amount, self.unit)}"
+
+
+@attrs.frozen
+class MoreThanAgo(RelativeDate):
+    """The value lies before the start of the day `amount` units ago.
+
+    Attributes:
+        amount: How many units back.
+        unit: ``day``, ``week``, ``month``, ``quarter`` or ``year``.
+    """
+
+    kind: ClassVar[str] = "more_than_ago"
+    op: ClassVar[str] = "more than ago"
+    amount: int = attrs.field(converter=_amount)
+    unit: str = attrs.field(converter=_unit)
+
+    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+        """Return ``(-inf, start of day (today - amount units))``."""
+        last = calendar.shift(calendar.today(now), self.unit, -self.amount)
+        return DateBounds(None, calendar.start_of_day(last), None, last)
+
+    def _value_dict(self) -> dict[str, Any]:
+        return {"value": [self.amount, self.unit]}
+
+    def __str__(self) -> str:
+        return f"{self.field} more than {_plural(self.amount, self.unit)} ago"
+
+
+def _which(value: object) -> str:
+    if value not in ("this", "last"):
+        raise SegmentError(f"a period is 'this' or 'last', not {value!r}")
+    return str(value)
+
+
+@attrs.frozen
+class InPeriod(RelativeDate):
+    """The value lies in the current (``this``) or previous (``last``) calendar period.
+
+    Attributes:
+        which: ``"this"`` or ``"last"``.
+        unit: ``day``, ``week`` (ISO, from Monday), ``month``, ``quarter`` or ``year``
+            (fiscal, from the calendar's fiscal-year start).
+    """
+
+    kind: ClassVar[str] = "in_period"
+    which: str = attrs.field(converter=_which)
+    unit: str = attrs.field(converter=_unit)
+
+    @property
+    def op(self) -> str:  # type: ignore[override]
+        """``this`` or ``last``, as in the dict form."""
+        return self.which
+
+    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+        """Return the period's ``[first day, first day of the next period)``."""
+        first = calendar.period_start(calendar.today(now), self.unit)
+        if self.which == "last":
+            first = calendar.shift(first, self.unit, -1)
+        after = calendar.shift(first, self.unit, 1)
+        return DateBounds(calendar.start_of_day(first), calendar.start_of_day(after), first, after)
+
+    def _value_dict(self) -> dict[str, Any]:
+        return {"value": self.unit}
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.which} {self.unit}"
+
+
+def _moment(value: object) -> dt.date:
+    constant = decode_constant(value) if isinstance(value, dict) else value
+    if not isinstance(constant, dt.date):
+        raise SegmentError(f"before / after need a date or a datetime, not {value!r}")
+    if isinstance(constant, dt.datetime):
+        if constant.tzinfo is None or constant.utcoffset() is None:
+            raise SegmentError(f"{value!r} is a naive datetime: give a time zone")
+        return to_utc(constant)
+    return dt.date(constant.year, constant.month, constant.day)
+
+
+@attrs.frozen
+class Before(RelativeDate):
+    """The value lies before a day (its start, in the calendar's zone) or an instant.
+
+    Attributes:
+        value: A date or an aware datetime.
+    """
+
+    kind: ClassVar[str] = "before"
+    op: ClassVar[str] = "before"
+    value: dt.date = attrs.field(converter=_moment)
+
+    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+        """Return everything before the day or instant."""
+        if isinstance(self.value, dt.datetime):
+            return DateBounds(None, self.value, None, calendar.today(self.value))
+        return DateBounds(None, calendar.start_of_day(self.value), None, self.value)
+
+    def _value_dict(self) -> dict[str, Any]:
+        return {"value": encode_constant(self.value)}
+
+    def __str__(self) -> str:
+        return f"{self.field} before {format_constant(self.value)}"
+
+
+@attrs.frozen
+class After(RelativeDate):
+    """The value lies after a day (from the start of the next day) or an instant.
+
+    Attributes:
+        value: A date or an aware datetime.
+    """
+
+    kind: ClassVar[str] = "after"
+    op: ClassVar[str] = "after"
+    value: dt.date = attrs.field(converter=_moment)
+
+    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+        """Return everything after the day or instant."""
+        if isinstance(self.value, dt.datetime):
+            day_after = calendar.today(self.value) + dt.timedelta(days=1)
+            return DateBounds(self.value + _ONE_MICROSECOND, None, day_after, None)
+        next_day = self.value + dt.timedelta(days=1)
+        return DateBounds(calendar.start_of_day(next_day), None, next_day, None)
+
+    def _value_dict(self) -> dict[str, Any]:
+        return {"value": encode_constant(self.value)}
+
+    def __str__(self) -> str:
+        return f"{self.field} after {format_constant(self.value)}"
+
+
+def _pair(value: object) -> tuple[Any, Any]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise SegmentError(f"{value!r} is not [amount, unit]")
+    return value[0], value[1]
+
+
+register_leaf_op("within", lambda f, v: WithinLast(f, *_pair(v)))
+register_leaf_op("more than ago", lambda f, v: MoreThanAgo(f, *_pair(v)))
+register_leaf_op("this", lambda f, v: InPeriod(f, "this", v))
+register_leaf_op("last", lambda f, v: InPeriod(f, "last", v))
+register_leaf_op("before", lambda f, v: Before(f, v))
+register_leaf_op("after", lambda f, v: After(f, v))

@@ -1,0 +1,28 @@
+"""Segments: groups of records defined once by a condition, the same on every adapter.
+
+Write a segment as text (`parse`) or with `crmkit.conditions.F`, then evaluate it where the
+data is: ``uow.contacts.find(segment)`` and ``uow.contacts.count(segment)`` run inside the
+database on SQLite and PostgreSQL and as one compiled predicate in memory; `matcher` and
+`select` evaluate it over records you hold. See docs/segments.md for the language.
+"""
+
+from crmkit.conditions.binding import Binding, bind
+from crmkit.conditions.dates import BusinessCalendar
+from crmkit.conditions.evaluate import ListSource, RecordSource
+from crmkit.segments.matching import matcher, select
+from crmkit.segments.parser import parse
+from crmkit.storage.protocol import MembershipDiff, SavedSegment, SegmentBook
+
+__all__ = [
+    "Binding",
+    "BusinessCalendar",
+    "ListSource",
+    "MembershipDiff",
+    "RecordSource",
+    "SavedSegment",
+    "SegmentBook",
+    "bind",
+    "matcher",
+    "parse",
+    "select",
+]

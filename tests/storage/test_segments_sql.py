@@ -1,0 +1,142 @@
+"""The SQL a segment compiles to, per dialect: table-driven, values only as parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from crmkit.conditions import BusinessCalendar
+from crmkit.conditions.binding import bind
+from crmkit.segments import parse
+from crmkit.storage.sql.compile import (
+    PostgresSegmentCompiler,
+    SqliteSegmentCompiler,
+    compile_segment,
+    compiler_for,
+)
+from crmkit.storage.sql.dialect import SqliteDialect
+
+NOW = dt.datetime(2026, 5, 14, 10, 30, tzinfo=dt.UTC)
+
+
+class PostgresLike:
+    """The PostgreSQL dialect's names, without importing the driver."""
+
+    name = "postgresql"
+    param = "%s"
+    encoders = {shape: (lambda v: v) for shape in ("timestamp", "date", "uuid", "bool")}
+
+
+def compiled(text, dialect, kind="contact"):
+    return compile_segment(bind(parse(text), kind), dialect, NOW, BusinessCalendar())
+
+
+CASES = [
+    (
+        'country = "DE" and not has tag "vip"',
+        "contact",
+        "((t0.country = ?) AND (NOT (t0.id IN (SELECT t1.record_id FROM record_tags t1"
+        " WHERE t1.kind = ? AND t1.tag = ?))))",
+        ["DE", "contact", "vip"],
+        "((t0.country = %s) AND (NOT (t0.id IN (SELECT t1.record_id FROM record_tags t1"
+        " WHERE t1.kind = %s AND t1.tag = %s))))",
+        ["DE", "contact", "vip"],
+    ),
+    (
+        'not country = "DE"',
+        "contact",
+        "(NOT COALESCE((t0.country = ?), FALSE))",
+        ["DE"],
+        "(NOT COALESCE((t0.country = %s), FALSE))",
+        ["DE"],
+    ),
+    (
+        'name contains "Ac"',
+        "company",
+        "(instr(lower(t0.name), ?) > 0)",
+        ["ac"],
+        "(strpos(translate(t0.name, %s, %s), %s) > 0)",
+        ["ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "ac"],
+    ),
+    (
+        'custom.plan = "pro"',
+        "contact",
+        "((CASE WHEN json_extract(t0.custom, ?) = 's' THEN json_extract(t0.custom, ?) END) = ?)",
+        ["$.plan[0]", "$.plan[1]", "pro"],
+        "(((CASE WHEN (t0.custom -> %s ->> 0) = 's' THEN (t0.custom -> %s ->> 1) END)"
+        ' COLLATE "C") = %s)',
+        ["plan", "plan", "pro"],
+    ),
+    (
+        'at least 3 activities where (kind = "email")',
+        "contact",
+        "(t0.id IN (SELECT t1.contact_id FROM activities t1 WHERE t1.contact_id IS NOT NULL"
+        " AND t1.archived_at IS NULL AND (t1.kind = ?) GROUP BY t1.contact_id"
+        " HAVING count(*) >= ?))",
+        ["email", 3],
+        None,
+        None,
+    ),
+    (
+        "order_count = 0",
+        "contact",
+        "(t0.id NOT IN (SELECT t1.record_id FROM record_facts t1"
+        " WHERE NOT COALESCE((t1.order_count = ?), FALSE)))",
+        [0],
+        None,
+        None,
+    ),
+    (
+        "last_activity_at within 30 days",
+        "contact",
+        "(t0.id IN (SELECT t1.record_id FROM record_facts t1"
+        " WHERE (t1.last_activity_at >= ? AND t1.last_activity_at < ?)))",
+        [1776124800000000, 1778754600000001],
+        None,
+        [dt.datetime(2026, 4, 14, tzinfo=dt.UTC), NOW + dt.timedelta(microseconds=1)],
+    ),
+    (
+        "amount >= 100 EUR",
+        "deal",
+        "(t0.amount_currency = ? AND CAST(t0.amount AS REAL) >= ?)",
+        ["EUR", 100],
+        "(t0.amount_currency = %s AND t0.amount >= %s)",
+        ["EUR", Decimal("100")],
+    ),
+    (
+        'company.industry = "software"',
+        "contact",
+        "(t0.company_id IN (SELECT t1.id FROM companies t1 WHERE t1.archived_at IS NULL"
+        " AND (t1.industry = ?)))",
+        ["software"],
+        None,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "sqlite", "sqlite_params", "pg", "pg_params"), CASES)
+def test_expected_sql_per_dialect(text, kind, sqlite, sqlite_params, pg, pg_params):
+    assert compiled(text, SqliteDialect(), kind) == (sqlite, sqlite_params)
+    sql, params = compiled(text, PostgresLike(), kind)
+    assert sql == (pg or sqlite.replace("?", "%s"))
+    assert params == (pg_params if pg_params is not None else sqlite_params)
+
+
+def test_values_and_custom_keys_travel_as_parameters():
+    nasty = "x'); DROP TABLE contacts; --"
+    for dialect in (SqliteDialect(), PostgresLike()):
+        sql, params = compiled(
+            f'country = {nasty!r} or custom.plan contains {nasty!r} or title starts with "%_"',
+            dialect,
+        )
+        assert "DROP" not in sql
+        assert "%_" not in sql
+        assert nasty in params
+
+
+def test_one_compiler_class_per_dialect_family():
+    assert compiler_for(SqliteDialect()) is SqliteSegmentCompiler
+    assert compiler_for(PostgresLike()) is PostgresSegmentCompiler
