@@ -2,7 +2,6 @@ import datetime as dt
 
 import pytest
 
-import crmkit
 from crmkit import (
     Company,
     ConcurrencyError,
@@ -21,10 +20,10 @@ from crmkit import (
 T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request, tmp_path):
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/crm.db"
-    with crmkit.open_store(url, clock=FixedClock(T0)) as store:
+@pytest.fixture
+def store(adapter):
+    """A fresh store of each adapter (memory, SQLite, PostgreSQL when configured)."""
+    with adapter.make(FixedClock(T0)) as store:
         yield store
 
 
