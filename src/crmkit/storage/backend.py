@@ -23,13 +23,49 @@ from crmkit.model.entity import Entity
 from crmkit.storage.kinds import Kind
 from crmkit.storage.protocol import HistoryEntry, RecordFacts, SavedSegment, StoredScore
 
-__all__ = ["ActivitySource", "Backend", "OrderSource", "PendingEvent", "SegmentQuery"]
+__all__ = [
+    "ActivitySource",
+    "Backend",
+    "ColumnSpec",
+    "OrderSource",
+    "PendingEvent",
+    "RfmRow",
+    "SegmentQuery",
+]
 
 ActivitySource = tuple[uuid.UUID, str, dt.datetime]
 """``(record_id, activity kind, occurred_at)``."""
 
 OrderSource = tuple[uuid.UUID, str, Decimal, dt.datetime]
 """``(record_id, currency, total amount, placed_at)``."""
+
+
+RfmRow = tuple[uuid.UUID, int, int, Decimal, int, int, int]
+"""``(record_id, recency_days, frequency, monetary, r, f, m)``: one customer's RFM, no group."""
+
+
+@attrs.frozen
+class ColumnSpec:
+    """One column `Backend.columns` returns, checked and resolved by the shared layer.
+
+    Attributes:
+        name: Its key in the result (``"country"``, ``"total_currency"``, ``"score.fit"``).
+        source: ``"field"`` (the kind's own column), ``"fact"`` or ``"score"``.
+        field: The model field (the table column is `field`, or ``<field>_currency`` for
+            the ``currency`` shape), the fact's column in ``record_facts``, or the scorer.
+        shape: How the value is stored: a dialect shape (``uuid``, ``text``, ``int``,
+            ``real``, ``bool``, ``timestamp``, ``date``, ``decimal``, ``json``), or ``enum``
+            (text), ``timedelta`` (integer microseconds), ``custom`` (typed custom values),
+            ``money`` (a Money's amount) or ``currency`` (a Money's currency).
+        empty: The value of an empty structured field (stored as NULL): ``[]``, ``{}``,
+            None; the value of a missing fact (0 for counts).
+    """
+
+    name: str
+    source: str
+    field: str
+    shape: str
+    empty: Any = None
 
 
 @attrs.frozen
@@ -211,6 +247,33 @@ class Backend(Protocol):
 
     def count_matching(self, kind: Kind, query: SegmentQuery, include_archived: bool) -> int:
         """Count the entities matching a segment."""
+        ...
+
+    # -- for data scientists (additive: RFM, column fetches) -----------------------------------
+
+    def rfm(self, kind: Kind, currency: str, as_of: dt.datetime) -> list[RfmRow]:
+        """Return the RFM of every live record of `kind` with counted orders, in id order.
+
+        From the stored facts: recency is ``max(0, floor((as_of - last_order_at) / 1 day))``,
+        frequency the order count, monetary the order total in `currency` (0 without one).
+        Each score is ``1 + (5 * (rank - 1)) // n`` with ``rank`` the 1-based rank of the
+        value in ascending order (descending days for recency), ties sharing the lowest rank.
+        """
+        ...
+
+    def columns(
+        self,
+        kind: Kind,
+        specs: Sequence[ColumnSpec],
+        query: SegmentQuery | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> dict[str, list[Any]]:
+        """Return the columns of the entities (matching `query` if given) in id order.
+
+        Values come decoded as `ColumnSpec` says (plain: enums as values, JSON as data),
+        without building entities.
+        """
         ...
 
     def load_setting(self, key: str) -> str | None:

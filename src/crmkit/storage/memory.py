@@ -9,10 +9,12 @@ serialised by a write lock, like SQLite's ``BEGIN IMMEDIATE``, so version checks
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import heapq
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -25,7 +27,14 @@ from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
-from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent, SegmentQuery
+from crmkit.storage.backend import (
+    ActivitySource,
+    ColumnSpec,
+    OrderSource,
+    PendingEvent,
+    RfmRow,
+    SegmentQuery,
+)
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.protocol import (
     HistoryEntry,
@@ -34,7 +43,7 @@ from crmkit.storage.protocol import (
     StoredEvent,
     StoredScore,
 )
-from crmkit.storage.unit_of_work import BackendUnitOfWork
+from crmkit.storage.unit_of_work import BackendUnitOfWork, compute_rfm, plain_column_value
 
 __all__ = ["MemoryStore"]
 
@@ -462,6 +471,54 @@ class _MemoryBackend:
     def count_matching(self, kind: Kind, query: SegmentQuery, include_archived: bool) -> int:
         """Count the matching entities."""
         return sum(1 for _ in self.find_iter(kind, query, None, include_archived, 10_000))
+
+    # -- for data scientists: RFM and column fetches, in Python --------------------------
+
+    def rfm(self, kind: Kind, currency: str, as_of: dt.datetime) -> list[RfmRow]:
+        """Score the live records of `kind` with counted orders (the SQL stores' formula)."""
+        rows = self._rows[kind.name]
+        customers: list[tuple[uuid.UUID, int, int, Decimal]] = []
+        zero = Decimal(0)
+        with self._lock:
+            for ident, facts in self._facts.items():
+                if facts.order_count == 0 or facts.last_order_at is None:
+                    continue
+                entity = rows.get(ident)
+                if entity is None or entity.archived_at is not None:
+                    continue
+                days = max(0, (as_of - facts.last_order_at).days)  # floor of whole days
+                monetary = facts.order_totals.get(currency, zero)
+                customers.append((ident, days, facts.order_count, monetary))
+        return compute_rfm(customers)
+
+    def columns(
+        self,
+        kind: Kind,
+        specs: Sequence[ColumnSpec],
+        query: SegmentQuery | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> dict[str, list[Any]]:
+        """Read the asked attributes of each entity (in memory there is no row to spare)."""
+        if query is None:
+            stream = self.scan_iter(kind, None, include_archived, batch_size)
+        else:
+            stream = self.find_iter(kind, query, None, include_archived, batch_size)
+        out: dict[str, list[Any]] = {spec.name: [] for spec in specs}
+        for entity in stream:
+            for spec in specs:
+                out[spec.name].append(self._column_value(entity, spec))
+        return out
+
+    def _column_value(self, entity: Entity, spec: ColumnSpec) -> Any:
+        if spec.source == "field":
+            return plain_column_value(spec, getattr(entity, spec.field))
+        with self._lock:
+            if spec.source == "fact":
+                facts = self._facts.get(entity.id)
+                return spec.empty if facts is None else getattr(facts, spec.field)
+            score = self._scores.get((entity.id, spec.field))
+        return None if score is None else float(score.value)
 
     def load_setting(self, key: str) -> str | None:
         with self._lock:

@@ -6,10 +6,15 @@ and custom-field schemas all live here, so every adapter behaves the same.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
+import difflib
+import enum
 import itertools
 import json
+import types
+import typing
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -41,9 +46,9 @@ from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.lead import Lead
 from crmkit.model.order import Order
 from crmkit.model.task import Task
-from crmkit.storage.backend import Backend, PendingEvent, SegmentQuery
+from crmkit.storage.backend import Backend, ColumnSpec, PendingEvent, RfmRow, SegmentQuery
 from crmkit.storage.kinds import KINDS, Kind
-from crmkit.storage.plain import is_empty, to_plain
+from crmkit.storage.plain import field_types, is_empty, to_plain
 from crmkit.storage.protocol import (
     DomainEvent,
     FieldChange,
@@ -51,13 +56,25 @@ from crmkit.storage.protocol import (
     MembershipDiff,
     Progress,
     RecordFacts,
+    RfmGroup,
+    RfmScore,
     SavedSegment,
     StoredScore,
 )
 from crmkit.values.email import EmailAddress
 from crmkit.values.enums import OrderStatus
+from crmkit.values.money import Money, parse_currency
 
-__all__ = ["COUNTED_ORDER_STATUSES", "BackendUnitOfWork", "EntityRepository"]
+__all__ = [
+    "COUNTED_ORDER_STATUSES",
+    "BackendUnitOfWork",
+    "EntityRepository",
+    "OrderRepository",
+    "column_specs",
+    "compute_rfm",
+    "plain_column_value",
+    "rfm_quantile",
+]
 
 E = TypeVar("E", bound=Entity)
 
@@ -361,6 +378,23 @@ class EntityRepository(Generic[E]):
         for key, group in itertools.groupby(stream, key=lambda e: getattr(e, by)):
             yield key, list(group)
 
+    def columns(
+        self,
+        names: Sequence[str],
+        segment: Condition | None = None,
+        *,
+        include_archived: bool = False,
+        batch_size: int = 5000,
+    ) -> dict[str, list[Any]]:
+        """Return chosen columns of the entities (in `segment` if given), in id order.
+
+        See `crmkit.storage.protocol.Repository.columns`.
+        """
+        _check_paging(None, batch_size)
+        specs = column_specs(self._kind, names)
+        query = None if segment is None else self._uow._segment_query(self._kind.name, segment)
+        return self._backend.columns(self._kind, specs, query, include_archived, batch_size)
+
 
 class DealRepository(EntityRepository[Deal]):
     """Deals; stays in their stage history that name no mover are credited to the actor."""
@@ -410,6 +444,177 @@ class CompanyRepository(EntityRepository[Company]):
         """Return live companies with that web domain, given in any form."""
         normal = normalize_domain(domain)
         return [] if normal is None else self._backend.companies_by_domain(normal)
+
+
+class OrderRepository(EntityRepository[Order]):
+    """Orders, with RFM analysis of the customers who placed them."""
+
+    def rfm(
+        self, *, currency: str, as_of: dt.datetime | None = None, by: str = "contact"
+    ) -> list[RfmScore]:
+        """Score every live customer with counted orders by recency, frequency and money.
+
+        See `crmkit.storage.protocol.OrderRepository.rfm`.
+        """
+        code = parse_currency(currency)
+        if by not in _RFM_BY:
+            raise ValidationError.single("by", by, "is not 'contact' or 'company'")
+        if as_of is None:
+            as_of = self._uow.clock.now()
+        elif not isinstance(as_of, dt.datetime) or as_of.utcoffset() is None:
+            raise ValidationError.single("as_of", as_of, "is not an aware datetime")
+        rows = self._backend.rfm(KINDS[by], code, as_of.astimezone(dt.UTC))
+        return [
+            RfmScore(ident, days, frequency, monetary, r, f, m, RfmGroup.of(r, f))
+            for ident, days, frequency, monetary, r, f, m in rows
+        ]
+
+
+_RFM_BY = ("contact", "company")
+
+
+def rfm_quantile(rank: int, n: int) -> int:
+    """Return the 1-5 quantile score of the value at 1-based `rank` among `n` values.
+
+    ``1 + (5 * (rank - 1)) // n``: with ties sharing their lowest rank (SQL's ``RANK()``),
+    equal values get equal scores, and every SQL store computes the same integers.
+    """
+    return 1 + (5 * (rank - 1)) // n
+
+
+def compute_rfm(
+    customers: Iterable[tuple[uuid.UUID, int, int, Decimal]],
+) -> list[RfmRow]:
+    """Score ``(record_id, recency_days, frequency, monetary)`` rows as the SQL stores do.
+
+    Ranks are taken over all the rows given; returns `RfmRow` tuples in id order.
+    """
+    rows = sorted(customers)
+    n = len(rows)
+    days = sorted(row[1] for row in rows)
+    counts = sorted(row[2] for row in rows)
+    amounts = sorted(row[3] for row in rows)
+    return [
+        (
+            ident,
+            recency,
+            frequency,
+            monetary,
+            # recency ranks by descending days: rank = 1 + how many are longer ago
+            rfm_quantile(1 + n - bisect.bisect_right(days, recency), n),
+            rfm_quantile(1 + bisect.bisect_left(counts, frequency), n),
+            rfm_quantile(1 + bisect.bisect_left(amounts, monetary), n),
+        )
+        for ident, recency, frequency, monetary in rows
+    ]
+
+
+_FACT_COLUMNS: dict[str, tuple[str, Any]] = {
+    "order_count": ("int", 0),
+    "activity_count": ("int", 0),
+    "last_order_at": ("timestamp", None),
+    "last_activity_at": ("timestamp", None),
+}
+_FACT_KINDS_WITH_FACTS = frozenset({"contact", "company", "deal", "lead"})
+_SCALAR_SHAPES: dict[Any, str] = {
+    uuid.UUID: "uuid",
+    str: "text",
+    bool: "bool",
+    int: "int",
+    float: "real",
+    dt.datetime: "timestamp",
+    dt.date: "date",
+    Decimal: "decimal",
+    dt.timedelta: "timedelta",
+}
+
+
+def column_specs(kind: Kind, names: Sequence[str]) -> list[ColumnSpec]:
+    """Resolve column names for `Repository.columns`: model fields, facts and scores.
+
+    Raises:
+        ValidationError: Listing every name that is not a column of `kind`.
+    """
+    if isinstance(names, str) or not names:
+        raise ValidationError.single("names", names, "is not a non-empty list of column names")
+    hints = field_types(kind.cls)
+    fields = [f.name for f in attrs.fields(kind.cls) if f.name != "stage_history"]
+    specs: list[ColumnSpec] = []
+    problems: list[Problem] = []
+    for name in dict.fromkeys(names):
+        if not isinstance(name, str):
+            problems.append(Problem("names", name, "is not a column name"))
+        elif name.startswith("facts.") and kind.name in _FACT_KINDS_WITH_FACTS:
+            fact = name.removeprefix("facts.")
+            if fact not in _FACT_COLUMNS:
+                problems.append(
+                    Problem("names", name, f"is not one of facts.{', facts.'.join(_FACT_COLUMNS)}")
+                )
+            else:
+                shape, empty = _FACT_COLUMNS[fact]
+                specs.append(ColumnSpec(name, "fact", fact, shape, empty))
+        elif name.startswith("score.") and len(name) > len("score."):
+            specs.append(ColumnSpec(name, "score", name.removeprefix("score."), "real"))
+        elif name in hints and name in fields:
+            specs.extend(_field_specs(name, hints[name]))
+        else:
+            close = difflib.get_close_matches(name, fields, n=2)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            problems.append(Problem("names", name, f"is not a column of a {kind.name}{hint}"))
+    if problems:
+        raise ValidationError(problems)
+    return specs
+
+
+def _field_specs(name: str, tp: Any) -> list[ColumnSpec]:
+    if name == "custom":
+        return [ColumnSpec(name, "field", name, "custom", {})]
+    optional = False
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        optional = len(inner) < len(typing.get_args(tp))
+        if len(inner) == 1:
+            tp = inner[0]
+    if tp is Money:
+        return [
+            ColumnSpec(name, "field", name, "money"),
+            ColumnSpec(f"{name}_currency", "field", name, "currency"),
+        ]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return [ColumnSpec(name, "field", name, "enum")]
+    shape = _SCALAR_SHAPES.get(tp)
+    if shape is not None:
+        return [ColumnSpec(name, "field", name, shape)]
+    return [ColumnSpec(name, "field", name, "json", None if optional else _empty_plain(tp))]
+
+
+def _empty_plain(tp: Any) -> Any:
+    """The plain form of an empty structured field (what an entity holds when it is unset)."""
+    origin = typing.get_origin(tp)
+    if origin in (tuple, frozenset):
+        return []
+    if origin is FrozenMap:
+        return {}
+    try:
+        return to_plain(tp())
+    except TypeError:
+        return None
+
+
+def plain_column_value(spec: ColumnSpec, value: Any) -> Any:
+    """Return an entity attribute's value as `Repository.columns` gives it (see `ColumnSpec`)."""
+    if value is None:
+        return spec.empty
+    shape = spec.shape
+    if shape == "money":
+        return value.amount
+    if shape == "currency":
+        return value.currency
+    if shape == "enum":
+        return value.value
+    if shape in ("json", "custom"):
+        return to_plain(value)
+    return value
 
 
 class CustomFieldRegistry:
@@ -642,7 +847,7 @@ class BackendUnitOfWork:
         self.deals = DealRepository(self, KINDS["deal"])
         self.activities: EntityRepository[Activity] = EntityRepository(self, KINDS["activity"])
         self.tasks: EntityRepository[Task] = EntityRepository(self, KINDS["task"])
-        self.orders: EntityRepository[Order] = EntityRepository(self, KINDS["order"])
+        self.orders = OrderRepository(self, KINDS["order"])
         self.custom_fields = CustomFieldRegistry(self)
         self.scores = ScoreBook(self)
         self.segments = SavedSegments(self)

@@ -6,8 +6,9 @@ only from the model (`crmkit.storage.kinds`, the row codecs).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,14 @@ from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
-from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent, SegmentQuery
+from crmkit.storage.backend import (
+    ActivitySource,
+    ColumnSpec,
+    OrderSource,
+    PendingEvent,
+    RfmRow,
+    SegmentQuery,
+)
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.protocol import (
     FieldChange,
@@ -28,7 +36,7 @@ from crmkit.storage.protocol import (
     StoredEvent,
     StoredScore,
 )
-from crmkit.storage.sql.compile import compile_segment
+from crmkit.storage.sql.compile import compile_rfm, compile_segment
 from crmkit.storage.sql.dialect import Dialect
 from crmkit.storage.sql.rows import RowCodec, StayCodec
 
@@ -628,6 +636,100 @@ class SqlBackend:
         archived = "" if include_archived else " AND t0.archived_at IS NULL"
         sql = f"SELECT count(*) FROM {kind.table} t0 WHERE {where}{archived}"
         return int(self._execute(sql, params).fetchone()[0])
+
+    # -- for data scientists: RFM and column fetches, inside the database --------------------
+
+    def rfm(self, kind: Kind, currency: str, as_of: dt.datetime) -> list[RfmRow]:
+        """Score the live records of `kind` with counted orders in one windowed query."""
+        rows = self._execute(
+            compile_rfm(self.dialect, kind.table), [self._enc["timestamp"](as_of), currency]
+        ).fetchall()
+        decode_id, decode_decimal = self._dec["uuid"], self._dec["decimal"]
+        return [
+            (
+                decode_id(row[0]),
+                int(row[1]),
+                int(row[2]),
+                decode_decimal(row[3]),
+                int(row[4]),
+                int(row[5]),
+                int(row[6]),
+            )
+            for row in rows
+        ]
+
+    def columns(
+        self,
+        kind: Kind,
+        specs: Sequence[ColumnSpec],
+        query: SegmentQuery | None,
+        include_archived: bool,
+        batch_size: int,
+    ) -> dict[str, list[Any]]:
+        """Select only the asked columns, page by page on the id; decode value by value."""
+        p = self._p
+        selects = ["t0.id"]
+        params: list[Any] = []
+        for spec in specs:
+            if spec.source == "fact":
+                selects.append(f"(SELECT {spec.field} FROM record_facts WHERE record_id = t0.id)")
+            elif spec.source == "score":
+                selects.append(
+                    f"(SELECT value FROM scores WHERE record_id = t0.id AND scorer = {p})"
+                )
+                params.append(spec.field)
+            elif spec.shape == "currency":
+                selects.append(f"t0.{spec.field}_currency")
+            else:
+                selects.append(f"t0.{spec.field}")
+        conditions = [] if include_archived else ["t0.archived_at IS NULL"]
+        if query is not None:
+            where, where_params = compile_segment(
+                query.binding, self.dialect, query.now, query.calendar
+            )
+            conditions.append(where)
+            params += where_params
+        sql = f"SELECT {', '.join(selects)} FROM {kind.table} t0"
+        first = f"{sql} WHERE {' AND '.join(conditions)}" if conditions else sql
+        after = f"{sql} WHERE {' AND '.join([*conditions, f't0.id > {p}'])}"
+        decoders = [self._column_decoder(spec) for spec in specs]
+        out: list[list[Any]] = [[] for _ in specs]
+        cursor: Any = None
+        while True:
+            if cursor is None:
+                page = self._execute(f"{first} ORDER BY t0.id LIMIT {p}", [*params, batch_size])
+            else:
+                page = self._execute(
+                    f"{after} ORDER BY t0.id LIMIT {p}", [*params, cursor, batch_size]
+                )
+            rows = page.fetchall()
+            if rows:
+                by_column = list(zip(*rows, strict=True))[1:]  # the first is the paging id
+                for values, column, decode in zip(by_column, out, decoders, strict=True):
+                    column.extend(values if decode is None else map(decode, values))
+            if len(rows) < batch_size:
+                return {spec.name: column for spec, column in zip(specs, out, strict=True)}
+            cursor = rows[-1][0]  # the id as the driver gave it: the next page's key
+
+    def _column_decoder(self, spec: ColumnSpec) -> Callable[[Any], Any] | None:
+        """Return how to decode one column's values (None: they come as they are)."""
+        shape, empty, dec = spec.shape, spec.empty, self._dec
+        if shape == "custom":
+            load = dec["json"]
+            return lambda v: empty if v is None else {k: x for k, (_t, x) in load(v).items()}
+        if shape == "json":
+            load = dec["json"]
+            return lambda v: empty if v is None else load(v)
+        if shape == "timedelta":
+            return lambda v: None if v is None else dt.timedelta(microseconds=v)
+        if spec.source == "fact" and empty is not None:
+            return lambda v: empty if v is None else v
+        if shape == "money":
+            shape = "decimal"
+        if shape in ("currency", "enum", "text", "int", "real"):
+            return None
+        decode = dec[shape]
+        return None if shape in self.dialect.passthrough else decode
 
     def load_setting(self, key: str) -> str | None:
         """Return a setting from ``crmkit_meta``."""

@@ -60,6 +60,7 @@ __all__ = [
     "PostgresSegmentCompiler",
     "SegmentSqlCompiler",
     "SqliteSegmentCompiler",
+    "compile_rfm",
     "compile_segment",
     "compiler_for",
 ]
@@ -103,6 +104,12 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
     name: ClassVar[str] = "sql"
     TRUE: ClassVar[str] = "TRUE"
     FALSE: ClassVar[str] = "FALSE"
+    RFM_DAYS: ClassVar[str] = ""
+    """Whole days from ``f.last_order_at`` to the parameter ``{p}``, at least 0."""
+    RFM_MONETARY: ClassVar[str] = ""
+    """The order total ``t.total`` in the chosen currency, 0 without one."""
+    RFM_MONETARY_ORDER: ClassVar[str] = "monetary"
+    """How the monetary column orders (by value)."""
 
     def __init__(
         self, binding: Binding, dialect: Dialect, now: dt.datetime, calendar: BusinessCalendar
@@ -572,6 +579,13 @@ class SqliteSegmentCompiler(SegmentSqlCompiler):
     """
 
     name = "sqlite"
+    # Instants are integer microseconds; integer division truncates, which is the floor
+    # for the non-negative differences max() keeps.
+    RFM_DAYS = "max(0, ({p} - f.last_order_at) / 86400000000)"
+    RFM_MONETARY = "COALESCE(t.total, '0')"
+    # Decimal text as REAL: correctly rounded, so equal amounts tie and the order is exact
+    # to 15 significant digits (as every decimal comparison on SQLite).
+    RFM_MONETARY_ORDER = "CAST(monetary AS REAL)"
 
     def key(self, alias: str, column: str) -> str:
         """Beside other conditions, ``+column``: scan once and look the sub-query result up.
@@ -684,6 +698,12 @@ class PostgresSegmentCompiler(SegmentSqlCompiler):
 
     name = "postgresql"
     _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    # EXTRACT(EPOCH ...) is an exact numeric (microseconds) since PostgreSQL 14.
+    RFM_DAYS = (
+        "GREATEST(0, floor(EXTRACT(EPOCH FROM ({p}::timestamptz - f.last_order_at)) / 86400))"
+        "::bigint"
+    )
+    RFM_MONETARY = "COALESCE(t.total, 0)"
 
     def fold(self, expr: str) -> str:
         """``translate`` of A-Z to a-z: the same on every locale."""
@@ -771,6 +791,34 @@ def compile_segment(
         alias: The alias the main table has in the query.
     """
     return compiler_for(dialect)(binding, dialect, now, calendar).where(alias)
+
+
+def compile_rfm(dialect: Dialect, table: str) -> str:
+    """Return the RFM query over the facts of the live records of `table` (in id order).
+
+    Its two parameters are the "as of" instant (encoded for the dialect) and the currency.
+    Rows are ``(record_id, recency_days, frequency, monetary, r, f, m)``; a score is
+    ``1 + (5 * (RANK() - 1)) / count`` in integer arithmetic, so ties share the score of
+    their lowest rank (``NTILE`` would split ties arbitrarily) and every store agrees.
+    """
+    compiler = compiler_for(dialect)
+    p = dialect.param
+
+    def score(order: str) -> str:
+        return f"1 + (5 * (RANK() OVER (ORDER BY {order}) - 1)) / (COUNT(*) OVER ())"
+
+    return (
+        "WITH base AS (SELECT f.record_id AS record_id,"
+        f" {compiler.RFM_DAYS.format(p=p)} AS recency_days,"
+        f" f.order_count AS frequency, {compiler.RFM_MONETARY} AS monetary"
+        f" FROM record_facts f JOIN {table} r ON r.id = f.record_id AND r.archived_at IS NULL"
+        f" LEFT JOIN record_order_totals t ON t.record_id = f.record_id AND t.currency = {p}"
+        " WHERE f.order_count > 0)"
+        " SELECT record_id, recency_days, frequency, monetary,"
+        f" {score('recency_days DESC')}, {score('frequency')},"
+        f" {score(compiler.RFM_MONETARY_ORDER)}"
+        " FROM base ORDER BY record_id"
+    )
 
 
 def uuid_params(dialect: Dialect, ids: Sequence[uuid.UUID]) -> list[Any]:

@@ -1,0 +1,66 @@
+"""RFM analysis: score customers by recency, frequency and monetary value of their orders.
+
+``crmkit.segments.rfm(uow, currency="EUR")`` (or ``uow.orders.rfm(currency="EUR")``) gives
+every live customer with counted orders a 1-5 score for each of the three, and a named group
+(`RfmGroup`: champions, loyal, ..., lost). SQLite and PostgreSQL compute it inside the
+database with window functions; the memory store computes the same formula in Python, so
+every adapter returns the same list, ties included. See docs/segments.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from crmkit.storage.protocol import RfmGroup, RfmScore, UnitOfWork
+from crmkit.storage.unit_of_work import rfm_quantile
+
+__all__ = ["RfmGroup", "RfmScore", "rfm", "rfm_columns", "rfm_groups", "rfm_quantile"]
+
+_COLUMNS = ("record_id", "recency_days", "frequency", "monetary", "r", "f", "m", "group")
+
+
+def rfm(
+    uow: UnitOfWork, *, currency: str, as_of: dt.datetime | None = None, by: str = "contact"
+) -> list[RfmScore]:
+    """Score every live customer with counted orders by recency, frequency and money.
+
+    Counted orders are live (not archived) and neither cancelled nor refunded. Recency is
+    the whole days from a customer's last counted order to `as_of`; frequency counts its
+    counted orders (every currency); monetary sums those in `currency` only (orders in other
+    currencies add nothing: there are no exchange rates yet). Each is scored 1-5 by rank
+    among all customers scored (`rfm_quantile`; equal values get equal scores).
+
+    Args:
+        uow: An open unit of work (read-only is enough).
+        currency: The ISO 4217 currency monetary values are summed in.
+        as_of: The instant recency is counted to; the store's clock by default.
+        by: ``"contact"`` to score the orders' contacts, ``"company"`` their companies.
+
+    Returns:
+        One `RfmScore` per customer, in id order.
+
+    Raises:
+        ValidationError: For an unknown currency or `by`, or a naive `as_of`.
+    """
+    return uow.orders.rfm(currency=currency, as_of=as_of, by=by)
+
+
+def rfm_groups(scores: Iterable[RfmScore]) -> dict[RfmGroup, list[uuid.UUID]]:
+    """Return the customers of each group (every group present, in id order)."""
+    groups: dict[RfmGroup, list[uuid.UUID]] = {group: [] for group in RfmGroup}
+    for score in sorted(scores, key=lambda s: s.record_id):
+        groups[score.group].append(score.record_id)
+    return groups
+
+
+def rfm_columns(scores: Iterable[RfmScore]) -> dict[str, list[Any]]:
+    """Return scores as columns (``record_id``, ..., ``group`` as its text), for DataFrames."""
+    columns: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+    for score in scores:
+        for name in _COLUMNS:
+            value = getattr(score, name)
+            columns[name].append(value.value if name == "group" else value)
+    return columns

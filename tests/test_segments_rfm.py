@@ -1,0 +1,167 @@
+"""RFM scoring rules: the quantile formula, the group grid, helpers and DataFrame hand-off."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import uuid
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import crmkit
+from crmkit import Contact, FixedClock, Order
+from crmkit.definitions import MissingExtraError
+from crmkit.segments import (
+    RfmGroup,
+    RfmScore,
+    rfm,
+    rfm_columns,
+    rfm_groups,
+    rfm_quantile,
+    to_pandas,
+    to_polars,
+)
+from crmkit.storage.unit_of_work import compute_rfm
+
+NOW = dt.datetime(2026, 5, 14, 10, 30, tzinfo=dt.UTC)
+
+
+def test_quantile_scores_run_from_1_to_5():
+    assert [rfm_quantile(rank, 5) for rank in range(1, 6)] == [1, 2, 3, 4, 5]
+    assert [rfm_quantile(rank, 10) for rank in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert rfm_quantile(1, 1) == 1
+    assert rfm_quantile(2, 3) == 2
+    assert rfm_quantile(3, 3) == 4
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5), st.integers(1, 4), st.sampled_from([Decimal(0), Decimal("1.0")])
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_ties_share_a_score_and_better_never_scores_lower(values):
+    rows = [(uuid.UUID(int=i), d, f, m) for i, (d, f, m) in enumerate(values)]
+    scored = compute_rfm(rows)
+    assert [row[0] for row in scored] == sorted(row[0] for row in rows)
+    for a in scored:
+        assert all(1 <= s <= 5 for s in a[4:])
+        for b in scored:
+            if a[1] == b[1]:
+                assert a[4] == b[4]
+            if a[1] < b[1]:  # more recent: at least as good a recency score
+                assert a[4] >= b[4]
+            if a[2] <= b[2]:
+                assert a[5] <= b[5]
+            if a[3] <= b[3]:
+                assert a[6] <= b[6]
+
+
+def test_all_equal_customers_score_1():
+    rows = [(uuid.UUID(int=i), 3, 2, Decimal(5)) for i in range(7)]
+    assert {row[4:] for row in compute_rfm(rows)} == {(1, 1, 1)}
+
+
+@pytest.mark.parametrize(
+    ("r", "f", "group"),
+    [
+        (5, 5, RfmGroup.CHAMPIONS),
+        (5, 4, RfmGroup.CHAMPIONS),
+        (4, 4, RfmGroup.LOYAL),
+        (3, 5, RfmGroup.LOYAL),
+        (5, 2, RfmGroup.POTENTIAL_LOYALIST),
+        (4, 3, RfmGroup.POTENTIAL_LOYALIST),
+        (5, 1, RfmGroup.NEW_CUSTOMERS),
+        (4, 1, RfmGroup.PROMISING),
+        (3, 3, RfmGroup.NEED_ATTENTION),
+        (3, 1, RfmGroup.ABOUT_TO_SLEEP),
+        (3, 2, RfmGroup.ABOUT_TO_SLEEP),
+        (2, 3, RfmGroup.AT_RISK),
+        (1, 4, RfmGroup.AT_RISK),
+        (2, 5, RfmGroup.CANT_LOSE),
+        (1, 5, RfmGroup.CANT_LOSE),
+        (2, 1, RfmGroup.HIBERNATING),
+        (2, 2, RfmGroup.HIBERNATING),
+        (1, 1, RfmGroup.LOST),
+        (1, 2, RfmGroup.LOST),
+    ],
+)
+def test_group_grid(r, f, group):
+    assert RfmGroup.of(r, f) is group
+
+
+def test_every_group_is_on_the_grid_and_scores_are_checked():
+    assert {RfmGroup.of(r, f) for r in range(1, 6) for f in range(1, 6)} == set(RfmGroup)
+    with pytest.raises(ValueError, match="1 to 5"):
+        RfmGroup.of(0, 3)
+
+
+def _store():
+    clock = FixedClock(NOW)
+    store = crmkit.open_store("memory://", clock=clock)
+    with store.unit_of_work() as uow:
+        a = uow.contacts.add(Contact.create(first_name="A", clock=clock))
+        b = uow.contacts.add(Contact.create(first_name="B", clock=clock))
+        for days, contact in ((1, a), (3, a), (50, b)):
+            uow.orders.add(
+                Order.create(
+                    total="10",
+                    currency="EUR",
+                    placed_at=NOW - dt.timedelta(days=days),
+                    contact_id=contact.id,
+                    clock=clock,
+                )
+            )
+    return store, a, b
+
+
+def test_helpers_group_and_tabulate_scores():
+    store, a, b = _store()
+    with store.unit_of_work(readonly=True) as uow:
+        scores = rfm(uow, currency="EUR")
+    # two customers: ranks 1 and 2 of n = 2 score 1 and 1 + 5 * 1 // 2 = 3
+    assert scores == [
+        RfmScore(a.id, 1, 2, Decimal(20), 3, 3, 3, RfmGroup.NEED_ATTENTION),
+        RfmScore(b.id, 50, 1, Decimal(10), 1, 1, 1, RfmGroup.LOST),
+    ]
+    groups = rfm_groups(reversed(scores))
+    assert groups[RfmGroup.NEED_ATTENTION] == [a.id]
+    assert groups[RfmGroup.LOST] == [b.id]
+    assert groups[RfmGroup.CHAMPIONS] == []
+    columns = rfm_columns(scores)
+    assert columns["group"] == ["need_attention", "lost"]
+    assert columns["monetary"] == [Decimal(20), Decimal(10)]
+
+
+def test_missing_dataframe_library_names_the_extra(monkeypatch):
+    store, _a, _b = _store()
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
+    monkeypatch.setitem(sys.modules, "polars", None)
+    with store.unit_of_work(readonly=True) as uow:
+        with pytest.raises(MissingExtraError, match=r"crmkit\[pandas\]"):
+            to_pandas(uow.contacts, ["first_name"])
+        with pytest.raises(MissingExtraError, match=r"crmkit\[polars\]"):
+            to_polars(uow.contacts, ["first_name"])
+
+
+def test_rfm_scores_to_dataframes():
+    pandas = pytest.importorskip("pandas")
+    polars = pytest.importorskip("polars")
+    store, a, _b = _store()
+    with store.unit_of_work(readonly=True) as uow:
+        scores = rfm(uow, currency="EUR")
+    frame = to_pandas(scores)
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame["group"]) == ["need_attention", "lost"]
+    assert frame["record_id"][0] == a.id
+    small = to_polars(scores, ["record_id", "r", "monetary"])
+    assert isinstance(small, polars.DataFrame)
+    assert small.columns == ["record_id", "r", "monetary"]
+    assert small["record_id"][0] == str(a.id)
+    assert small["monetary"].to_list() == [Decimal(20), Decimal(10)]
