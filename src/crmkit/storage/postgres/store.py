@@ -40,8 +40,7 @@ import threading
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -61,10 +60,10 @@ from crmkit.storage.postgres.errors import (
     translated,
 )
 from crmkit.storage.postgres.url import PostgresUrl, parse_postgres_url
-from crmkit.storage.protocol import HistoryEntry, StoredEvent, StoredScore
-from crmkit.storage.sql.backend import SqlBackend, read_events, read_history
+from crmkit.storage.protocol import StoredScore
+from crmkit.storage.sql.backend import SqlBackend
 from crmkit.storage.sql.schema import MIGRATIONS, SCHEMA_VERSION, codecs
-from crmkit.storage.unit_of_work import BackendUnitOfWork
+from crmkit.storage.sql.store import SqlStore
 
 __all__ = ["PostgresStore"]
 
@@ -278,7 +277,7 @@ class _PostgresBackend(SqlBackend):
                     cursor.close()
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
     """A store in one PostgreSQL schema, created and migrated on open.
 
     Args:
@@ -417,7 +416,7 @@ class PostgresStore:
     @property
     def schema_version(self) -> int:
         """The schema version recorded in the store's schema."""
-        backend = self._read()
+        backend = self._backend(readonly=True)
         try:
             row = backend._execute(
                 "SELECT value FROM crmkit_meta WHERE key = 'schema_version'"
@@ -428,34 +427,9 @@ class PostgresStore:
 
     # -- the Store protocol ----------------------------------------------------------------
 
-    def unit_of_work(
-        self, actor: str | None = None, *, readonly: bool = False
-    ) -> BackendUnitOfWork:
-        """Start a unit of work (use it in a ``with`` block); it borrows its own connection."""
-        if self._closed:
-            raise StorageError("the store is closed")
-        return BackendUnitOfWork(
-            lambda: _PostgresBackend(self, readonly), self.clock, actor, readonly
-        )
-
-    def _read(self) -> _PostgresBackend:
-        return _PostgresBackend(self, readonly=True)
-
-    def history(self, entity_id: uuid.UUID) -> list[HistoryEntry]:
-        """Return every recorded change of a record, oldest first."""
-        backend = self._read()
-        try:
-            return read_history(backend, entity_id)
-        finally:
-            backend.rollback()
-
-    def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        """Return outbox events after position `after`, in commit order."""
-        backend = self._read()
-        try:
-            return read_events(backend, after, limit)
-        finally:
-            backend.rollback()
+    def _backend(self, readonly: bool) -> _PostgresBackend:
+        """Start a transaction on a connection of its own."""
+        return _PostgresBackend(self, readonly)
 
     def close(self) -> None:
         """Close the pool; units of work cannot be started afterwards."""
@@ -464,17 +438,6 @@ class PostgresStore:
                 return
             self._closed = True
         self._pool.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r}, schema={self.schema!r})"

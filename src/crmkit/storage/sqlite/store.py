@@ -12,11 +12,9 @@ import contextlib
 import sqlite3
 import threading
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from crmkit.clock import Clock, resolve_clock
 from crmkit.errors import (
@@ -25,11 +23,10 @@ from crmkit.errors import (
     StoreBusyError,
     StoreOpenError,
 )
-from crmkit.storage.protocol import HistoryEntry, StoredEvent
-from crmkit.storage.sql.backend import SqlBackend, read_events, read_history
+from crmkit.storage.sql.backend import SqlBackend
 from crmkit.storage.sql.dialect import SqliteDialect
 from crmkit.storage.sql.schema import MIGRATIONS, SCHEMA_VERSION, codecs
-from crmkit.storage.unit_of_work import BackendUnitOfWork
+from crmkit.storage.sql.store import SqlStore
 
 __all__ = ["SqliteStore", "translate_sqlite_error"]
 
@@ -120,7 +117,7 @@ class _SqliteBackend(SqlBackend):
             self._raw.close()
 
 
-class SqliteStore:
+class SqliteStore(SqlStore):
     """A store in one SQLite file, created and migrated on open.
 
     Args:
@@ -230,46 +227,6 @@ class SqliteStore:
         finally:
             connection.close()
 
-    def unit_of_work(
-        self, actor: str | None = None, *, readonly: bool = False
-    ) -> BackendUnitOfWork:
-        """Start a unit of work (use it in a ``with`` block); it holds its own connection."""
-        if self._closed:
-            raise StorageError("the store is closed")
-        return BackendUnitOfWork(
-            lambda: _SqliteBackend(self, readonly), self.clock, actor, readonly
-        )
-
-    def _read(self) -> _SqliteBackend:
-        return _SqliteBackend(self, readonly=True)
-
-    def history(self, entity_id: uuid.UUID) -> list[HistoryEntry]:
-        """Return every recorded change of a record, oldest first."""
-        backend = self._read()
-        try:
-            return read_history(backend, entity_id)
-        finally:
-            backend.rollback()
-
-    def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        """Return outbox events after position `after`, in commit order."""
-        backend = self._read()
-        try:
-            return read_events(backend, after, limit)
-        finally:
-            backend.rollback()
-
-    def close(self) -> None:
-        """Close the store; units of work cannot be started afterwards."""
-        self._closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def _backend(self, readonly: bool) -> _SqliteBackend:
+        """Start a transaction on a connection of its own."""
+        return _SqliteBackend(self, readonly)
