@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ __all__ = [
     "PendingEvent",
     "RfmRow",
     "SegmentQuery",
+    "keyset_pages",
 ]
 
 ActivitySource = tuple[uuid.UUID, str, dt.datetime]
@@ -303,3 +304,24 @@ class Backend(Protocol):
     def put_segment_members(self, name: str, ids: Sequence[uuid.UUID]) -> None:
         """Replace the stored member list of a segment."""
         ...
+
+
+def keyset_pages(
+    scan: Callable[[Kind, uuid.UUID | None, int, bool], list[Entity]],
+    kind: Kind,
+    after: uuid.UUID | None,
+    include_archived: bool,
+    batch_size: int,
+) -> Iterator[Entity]:
+    """Stream what `scan` returns page by page after `after`, holding one page at a time.
+
+    `scan(kind, after, limit, include_archived)` returns up to `limit` entities with ids
+    greater than `after`, in id order: the `Backend.scan` of any adapter.
+    """
+    cursor = after
+    while True:
+        page = scan(kind, cursor, batch_size, include_archived)
+        yield from page
+        if len(page) < batch_size:
+            return
+        cursor = page[-1].id

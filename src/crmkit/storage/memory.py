@@ -34,6 +34,7 @@ from crmkit.storage.backend import (
     PendingEvent,
     RfmRow,
     SegmentQuery,
+    keyset_pages,
 )
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.protocol import (
@@ -318,13 +319,7 @@ class _MemoryBackend:
     def scan_iter(
         self, kind: Kind, after: uuid.UUID | None, include_archived: bool, batch_size: int
     ) -> Iterator[Entity]:
-        cursor = after
-        while True:
-            page = self.scan(kind, cursor, batch_size, include_archived)
-            yield from page
-            if len(page) < batch_size:
-                return
-            cursor = page[-1].id
+        return keyset_pages(self.scan, kind, after, include_archived, batch_size)
 
     def count(self, kind: Kind, include_archived: bool) -> int:
         total = 0
