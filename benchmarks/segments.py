@@ -1,4 +1,4 @@
-"""Segment benchmarks: ``python -m benchmarks segments [--n 100000] [--scale] [--smoke]``.
+"""Segment benchmarks: ``python -m benchmarks segments [--n N] [--scale] [--postgres] [--smoke]``.
 
 A typical segment of four conditions (a country list, a lifecycle stage, a relative date and
 a tag), and the same without the tag, each measured against a baseline in the same run:
@@ -8,7 +8,14 @@ a tag), and the same without the tag, each measured against a baseline in the sa
   generated query may be slower than scanning the table;
 - in memory, `crmkit.segments.matcher` over a list of contacts against a hand-written list
   comprehension (target: 2x), and ``count()`` on the memory store;
-- growth (``--scale``): the same at 10k, 100k and 1M contacts.
+- growth (``--scale``): the same at 10k, 100k and 1M contacts;
+- ``--postgres`` (instead of SQLite and memory): the same on PostgreSQL, in a fresh
+  ``crmkit_bench_<hex>`` schema loaded through `add_many`, analysed, and dropped afterwards.
+  The DSN comes from CRMKIT_BENCH_POSTGRES_DSN or CRMKIT_TEST_POSTGRES_DSN; without one it
+  prints "skipped: no PostgreSQL DSN" and succeeds. ``count()`` and ``find_ids()`` against the
+  hand-written SQL on the same tables and indexes (target: 1.3x) and against a full scan (the
+  same query with ``enable_indexscan`` and ``enable_bitmapscan`` off); with ``--scale``, how the
+  cost per contact grows from 10k to 1M. ``--smoke`` runs it tiny when a DSN is set.
 """
 
 from __future__ import annotations
@@ -17,12 +24,15 @@ import argparse
 import datetime as dt
 import random
 import sqlite3
+import statistics
 import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import best_of, print_table
+from benchmarks.report import best_of, gc_paused, print_table
 from crmkit import Contact, FixedClock
 from crmkit.conditions import BusinessCalendar
 from crmkit.ids import IdGenerator
@@ -36,6 +46,7 @@ COUNTRIES = ("DE", "AT", "CH", "FR", "IT", "ES", "NL", "GB", "US", "PL")
 STAGES = tuple(LifecycleStage)
 TAGS = ("vip", "newsletter", "partner", "trial")
 
+CASES = (("4 conditions", True), ("3 conditions", False))
 FOUR = 'country in ("DE", "AT", "CH") and lifecycle_stage = "customer"'
 FOUR += ' and created_at within 180 days and has tag "vip"'
 THREE = 'country in ("DE", "AT", "CH") and lifecycle_stage = "customer"'
@@ -103,6 +114,9 @@ def bench_sqlite(folder: Path, n: int, repeat: int) -> list[list[object]]:
             def crmkit_ids(uow: Any = uow, segment: Any = segment) -> None:
                 list(uow.contacts.find_ids(segment))
 
+            def crmkit_entities(uow: Any = uow, segment: Any = segment) -> None:
+                list(uow.contacts.find(segment))
+
             measured = {
                 "count: crmkit": best_of(crmkit_count, repeat),
                 "count: hand-written": best_of(
@@ -118,6 +132,8 @@ def bench_sqlite(folder: Path, n: int, repeat: int) -> list[list[object]]:
                     repeat,
                 ),
                 "ids: crmkit": best_of(crmkit_ids, repeat),
+                # Reported apart: the segment's cost plus building one Contact per member.
+                "ids: crmkit find() with entities": best_of(crmkit_entities, repeat),
                 "ids: hand-written": best_of(
                     lambda sql=sql, params=params: raw.execute(
                         f"SELECT id {sql} ORDER BY id", params
@@ -183,19 +199,228 @@ def bench_memory(n: int, repeat: int) -> list[list[object]]:
     return rows
 
 
+# -- PostgreSQL ----------------------------------------------------------------------------------
+
+
+def hand_written_pg(with_tag: bool) -> tuple[str, list[Any]]:
+    """The SQL a person would write for the segment on PostgreSQL (the same tables)."""
+    sql = (
+        "FROM contacts WHERE country IN (%s, %s, %s) AND lifecycle_stage = %s"
+        " AND created_at >= %s AND created_at < %s AND archived_at IS NULL"
+    )
+    end = NOW + dt.timedelta(microseconds=1)
+    params: list[Any] = ["DE", "AT", "CH", "customer", _start(), end]
+    if with_tag:
+        sql += " AND id IN (SELECT record_id FROM record_tags WHERE kind = %s AND tag = %s)"
+        params += ["contact", "vip"]
+    return sql, params
+
+
+def _full_scan(raw: Any) -> None:
+    """Open a transaction in which the planner may use no index: the full-scan baseline."""
+    raw.execute("SET LOCAL enable_indexscan = off")  # index-only scans too
+    raw.execute("SET LOCAL enable_bitmapscan = off")
+
+
+def _fetch(connection: Any, query: str, params: list[Any]) -> Callable[[], object]:
+    """Run a hand-written query on a bare connection and fetch every row."""
+    return lambda: connection.execute(query, params).fetchall()
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median seconds of each function, timed round by round so that drift hits all alike."""
+    times: dict[str, list[float]] = {label: [] for label in fns}
+    for _ in range(repeat):
+        for label, fn in fns.items():
+            with gc_paused():
+                start = time.perf_counter()
+                fn()
+                times[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
+def _pg_load(schemas: Any, n: int) -> tuple[Any, Any, float]:
+    """A fresh schema with `n` contacts added through crmkit, analysed; (store, raw, seconds)."""
+    from crmkit.storage.postgres import PostgresStore
+
+    schemas.made.append(f"crmkit_bench_{uuid.uuid4().hex[:12]}")
+    store = PostgresStore(schemas.url(schemas.made[-1]), clock=FixedClock(NOW))
+    try:
+        with gc_paused():
+            start = time.perf_counter()
+            with store.unit_of_work(actor="bench") as uow:
+                uow.contacts.add_many(contacts(n), batch_size=5000)
+            seconds = time.perf_counter() - start
+        raw = schemas.connect(store.schema)
+    except BaseException:
+        store.close()
+        raise
+    raw.execute("ANALYZE contacts")
+    raw.execute("ANALYZE record_tags")
+    raw.commit()
+    return store, raw, seconds
+
+
+Timings = dict[str, dict[str, float]]
+"""Seconds by case ("4 conditions") and label ("count: crmkit")."""
+_LABELS = ("crmkit", "hand-written", "full scan")
+
+
+def bench_postgres(schemas: Any, n: int, repeat: int) -> tuple[Timings, dict[str, int], float]:
+    """Time each case on a fresh schema of `n` contacts: (timings, members by case, load s)."""
+    store, raw, load = _pg_load(schemas, n)
+    timings: Timings = {}
+    members: dict[str, int] = {}
+    try:
+        scan = schemas.connect(store.schema)
+        try:
+            for name, with_tag in CASES:
+                segment = parse(FOUR if with_tag else THREE)
+                sql, params = hand_written_pg(with_tag)
+                count_sql, ids_sql = f"SELECT count(*) {sql}", f"SELECT id {sql} ORDER BY id"
+                _full_scan(scan)
+                with store.unit_of_work(readonly=True) as uow:
+                    members[name] = uow.contacts.count(segment)
+                    ids = list(uow.contacts.find_ids(segment))
+                    for connection in (raw, scan):
+                        assert members[name] == connection.execute(count_sql, params).fetchone()[0]
+                        assert ids == [row[0] for row in connection.execute(ids_sql, params)]
+                    timings[name] = interleaved(
+                        {
+                            "count: crmkit": lambda uow=uow, s=segment: uow.contacts.count(s),
+                            "count: hand-written": _fetch(raw, count_sql, params),
+                            "count: full scan": _fetch(scan, count_sql, params),
+                            "ids: crmkit": lambda uow=uow, s=segment: list(
+                                uow.contacts.find_ids(s)
+                            ),
+                            "ids: hand-written": _fetch(raw, ids_sql, params),
+                            "ids: full scan": _fetch(scan, ids_sql, params),
+                        },
+                        repeat,
+                    )
+                raw.rollback()
+                scan.rollback()
+        finally:
+            scan.close()
+    finally:
+        raw.close()
+        store.close()
+    return timings, members, load
+
+
+def _pg_rows(timings: Timings, members: dict[str, int]) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for name, measured in timings.items():
+        for what in ("count", "ids"):
+            hand, scan = measured[f"{what}: hand-written"], measured[f"{what}: full scan"]
+            for label in _LABELS:
+                seconds = measured[f"{what}: {label}"]
+                rows.append(
+                    [
+                        f"{name}, {what}: {label}",
+                        seconds * 1000,
+                        seconds / hand,
+                        seconds / scan,
+                        members[name],
+                    ]
+                )
+    return rows
+
+
+def _slower_than_scan(timings: Timings) -> str:
+    """The generated queries more than 10% (beyond run-to-run noise) slower than a scan."""
+    slower = [
+        f"{name}, {what} ({measured[f'{what}: crmkit'] / measured[f'{what}: full scan']:.2f}x)"
+        for name, measured in timings.items()
+        for what in ("count", "ids")
+        if measured[f"{what}: crmkit"] > 1.1 * measured[f"{what}: full scan"]
+    ]
+    return ", ".join(slower) or "none"
+
+
+def _growth_rows(runs: list[tuple[int, Timings]]) -> list[list[object]]:
+    first_n, first = runs[0]
+    rows: list[list[object]] = []
+    for name, _ in CASES:
+        for what in ("count", "ids"):
+            label = f"{what}: crmkit"
+            base = first[name][label] / first_n
+            for n, timings in runs:
+                seconds = timings[name][label]
+                rows.append(
+                    [
+                        f"{name}, {label}",
+                        f"{n:,}",
+                        seconds * 1000,
+                        seconds / n * 1e9,
+                        seconds / n / base,
+                        seconds / timings[name][f"{what}: hand-written"],
+                    ]
+                )
+    return rows
+
+
+def run_postgres(sizes: list[int], repeat: int) -> int:
+    """The PostgreSQL part: every size in its own schema, each dropped after use."""
+    import psycopg
+
+    from benchmarks.storage_postgres import Schemas, _dsn
+    from crmkit.storage.open import redact_url
+
+    dsn = _dsn()
+    if dsn is None:
+        print("skipped: no PostgreSQL DSN")
+        return 0
+    with psycopg.connect(dsn) as connection:
+        version = connection.info.server_version
+    print(
+        f"PostgreSQL {version // 10000}.{version % 10000} at {redact_url(dsn)}; "
+        f"psycopg {psycopg.__version__}; median of {repeat}; now = {NOW.isoformat()}"
+    )
+    schemas = Schemas(dsn)
+    runs: list[tuple[int, Timings]] = []
+    header = ["case", "ms", "ratio to hand-written", "ratio to full scan", "members"]
+    try:
+        for n in sizes:
+            try:
+                timings, members, load = bench_postgres(schemas, n, repeat)
+            finally:
+                schemas.drop_all()
+            title = f"PostgreSQL, {n:,} contacts (loaded by add_many at {n / load:,.0f}/s)"
+            print_table(title, header, _pg_rows(timings, members))
+            print(f"  crmkit > 1.1x the full scan: {_slower_than_scan(timings)}")
+            runs.append((n, timings))
+    finally:
+        schemas.drop_all()
+    if len(runs) > 1:
+        print_table(
+            "PostgreSQL growth: crmkit cost per contact as the table grows",
+            ["case", "contacts", "ms", "ns/contact", "per contact ÷ smallest", "÷ hand-written"],
+            _growth_rows(runs),
+        )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks segments", description=__doc__)
     parser.add_argument("--n", type=int, default=100_000, help="contacts (default 100000)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", action="store_true", help="also 10k → 100k → 1M")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to prove it runs")
+    parser.add_argument(
+        "--postgres", action="store_true", help="PostgreSQL instead of SQLite and memory"
+    )
     args = parser.parse_args(argv)
     sizes = [2_000] if args.smoke else ([10_000, 100_000, 1_000_000] if args.scale else [args.n])
     repeat = 1 if args.smoke else args.repeat
+    if args.postgres:
+        return run_postgres(sizes, repeat)
     print(f"SQLite {sqlite3.sqlite_version}; median of {repeat}; now = {NOW.isoformat()}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             header = ["case", "ms", "ratio to hand-written", "members"]
             print_table(f"SQLite, {n:,} contacts", header, bench_sqlite(Path(tmp), n, repeat))
             print_table(f"in memory, {n:,} contacts", header, bench_memory(n, repeat))
+    if args.smoke:  # the CI's `python -m benchmarks smoke`: PostgreSQL tiny, or skipped
+        return run_postgres(sizes, repeat)
     return 0

@@ -341,9 +341,14 @@ class EntityRepository(Generic[E]):
         after: uuid.UUID | None = None,
         limit: int | None = None,
         include_archived: bool = False,
-        batch_size: int = 5000,
+        batch_size: int = 50_000,
     ) -> Iterator[uuid.UUID]:
-        """Stream the ids of the entities in a segment in id order, building no entity."""
+        """Stream the ids of the entities in a segment in id order, building no entity.
+
+        Ids are small, so pages are large (50,000 by default): with pages smaller than the
+        segment, PostgreSQL's planner walks the primary key for every page instead of
+        scanning once (2.2x slower at 1M contacts, measured).
+        """
         _check_paging(limit, batch_size)
         query = self._uow._segment_query(self._kind.name, segment)
         stream = self._backend.find_ids(self._kind, query, after, include_archived, batch_size)
