@@ -54,6 +54,7 @@ from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.lead import Lead
 from crmkit.model.order import Order
 from crmkit.model.task import Task
+from crmkit.segments.parser import parse
 from crmkit.storage.protocol import FieldChange, RecordFacts, Store, UnitOfWork
 from crmkit.testing.compare import assert_identical
 from crmkit.testing.records import (
@@ -744,6 +745,78 @@ class StoreContract:
         self.add(store, *(minimal(kind, parents, clock, n) for n in range(3)))
         after = {k: _count(store, k) for k in KINDS}
         assert after == {k: before[k] + (3 if k == kind else 0) for k in KINDS}
+
+    # == segments, columns and RFM ==========================================================
+
+    def test_segments_find_and_count_inside_the_store(
+        self, store: Store, clock: FixedClock
+    ) -> None:
+        """`find`, `find_ids` and `count` of a segment agree with the records, archived aside."""
+        people = [
+            Contact.create(first_name=f"P{i}", country=c, tags=t, clock=clock)
+            for i, (c, t) in enumerate(
+                [("DE", ["vip"]), ("DE", []), ("FR", ["vip"]), (None, ["vip"]), ("DE", ["vip"])]
+            )
+        ]
+        with store.unit_of_work(actor="contract") as uow:
+            stored = [uow.contacts.add(p) for p in people]
+            uow.contacts.archive(stored[4])
+        segment = parse('country = "DE" and has tag "vip"')
+        with store.unit_of_work(readonly=True) as uow:
+            assert uow.contacts.count(segment) == 1
+            assert [c.id for c in uow.contacts.find(segment)] == [stored[0].id]
+            assert list(uow.contacts.find_ids(~segment)) == sorted(p.id for p in stored[1:4])
+            assert uow.contacts.count(segment, include_archived=True) == 2
+
+    def test_columns_match_the_records(self, store: Store, clock: FixedClock) -> None:
+        """`columns` returns the same values the records hold, in id order."""
+        people = [
+            Contact.create(first_name=f"P{i}", country="DE" if i % 2 else None, clock=clock)
+            for i in range(4)
+        ]
+        with store.unit_of_work(actor="contract") as uow:
+            stored = [uow.contacts.add(p) for p in people]
+        with store.unit_of_work(readonly=True) as uow:
+            got = uow.contacts.columns(["id", "first_name", "country", "created_at"])
+        assert got == {
+            "id": [p.id for p in stored],
+            "first_name": [p.first_name for p in stored],
+            "country": [p.country for p in stored],
+            "created_at": [p.created_at for p in stored],
+        }
+
+    def test_rfm_scores_by_rank_with_shared_ties(self, store: Store, clock: FixedClock) -> None:
+        """Recency, frequency and monetary scores 1..5 by rank; equal values share a score."""
+        now = clock.now()
+        with store.unit_of_work(actor="contract") as uow:
+            ada, bob, cy = (
+                uow.contacts.add(Contact.create(first_name=n, clock=clock))
+                for n in ("Ada", "Bob", "Cy")
+            )
+            for who, amount, days in (
+                (ada, "100", 2),
+                (ada, "50", 9),
+                (bob, "150", 2),
+                (cy, "5", 60),
+            ):
+                uow.orders.add(
+                    Order.create(
+                        total=amount,
+                        currency="EUR",
+                        placed_at=now - dt.timedelta(days=days, hours=1),
+                        contact_id=who.id,
+                        clock=clock,
+                    )
+                )
+        with store.unit_of_work(readonly=True) as uow:
+            scores = {s.record_id: s for s in uow.orders.rfm(currency="EUR")}
+        assert scores[ada.id].r == scores[bob.id].r  # both ordered 2 days ago: a tie
+        assert scores[ada.id].monetary == scores[bob.id].monetary == Decimal(150)
+        assert scores[ada.id].m == scores[bob.id].m > scores[cy.id].m
+        assert scores[ada.id].frequency == 2
+        assert scores[ada.id].f > scores[bob.id].f == scores[cy.id].f
+        assert scores[cy.id].recency_days == 60
+        assert scores[cy.id].r < scores[ada.id].r
 
     # == related ===========================================================================
 
