@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
-from crmkit.errors import CrmkitError, ValidationError
+from crmkit.errors import CrmkitError, Problem, ValidationError
 
-__all__ = ["MissingExtraError", "dump_json", "dump_toml", "load_json", "load_toml"]
+T = TypeVar("T")
+
+__all__ = ["MissingExtraError", "dump_json", "dump_toml", "load_each", "load_json", "load_toml"]
 
 
 class MissingExtraError(CrmkitError, ImportError):
@@ -80,3 +82,20 @@ def dump_toml(data: Mapping[str, Any]) -> str:
 def _head(text: str | bytes) -> str:
     shown = text if isinstance(text, str) else text.decode("utf-8", "replace")
     return shown[:60]
+
+
+def load_each(
+    items: Iterable[Any], where: str, load: Callable[[Any], T], problems: list[Problem]
+) -> list[T]:
+    """Load every item of a definition list, collecting problems instead of stopping.
+
+    Each item's problems are nested under ``where[i]`` (``"rules[2].points"``) and appended
+    to `problems`; the items that loaded are returned in order.
+    """
+    loaded: list[T] = []
+    for i, item in enumerate(items):
+        try:
+            loaded.append(load(item))
+        except ValidationError as error:
+            problems.extend(p.within(f"{where}[{i}]") for p in error.problems)
+    return loaded

@@ -30,7 +30,7 @@ from crmkit.conditions import (
     resolve,
     validate_fields,
 )
-from crmkit.definitions import dump_json, dump_toml, load_json, load_toml
+from crmkit.definitions import dump_json, dump_toml, load_each, load_json, load_toml
 from crmkit.errors import Problem, SegmentError, ValidationError
 from crmkit.leads.rules import Rule, RuleKind
 from crmkit.model.lead import Lead, Qualification
@@ -299,12 +299,7 @@ class Qualifier:
         raw = data.get("rules", [])
         if not isinstance(raw, list | tuple):
             raise ValidationError([*problems, Problem("rules", raw, "is not a list of rules")])
-        rules = []
-        for i, item in enumerate(raw):
-            try:
-                rules.append(Rule.from_dict(item))
-            except ValidationError as error:
-                problems.extend(p.within(f"rules[{i}]") for p in error.problems)
+        rules = load_each(raw, "rules", Rule.from_dict, problems)
         try:
             qualifier = cls(rules, timeline_days=data.get("timeline_days"))
         except ValidationError as error:

@@ -23,7 +23,7 @@ import attrs
 
 from crmkit.clock import Clock, default_clock
 from crmkit.conditions import compile_predicate
-from crmkit.definitions import dump_json, dump_toml, load_json, load_toml
+from crmkit.definitions import dump_json, dump_toml, load_each, load_json, load_toml
 from crmkit.errors import Problem, TransitionError, ValidationError
 from crmkit.model.deal import Deal, StageStay
 from crmkit.model.fast_records import builder, evolver
@@ -476,12 +476,7 @@ class Pipeline:
         if not isinstance(raw_stages, list | tuple):
             problems.append(Problem("stages", raw_stages, "is not a list of stages"))
             raw_stages = []
-        stages = []
-        for i, raw in enumerate(raw_stages):
-            try:
-                stages.append(Stage.from_dict(raw))
-            except ValidationError as error:
-                problems.extend(p.within(f"stages[{i}]") for p in error.problems)
+        stages = load_each(raw_stages, "stages", Stage.from_dict, problems)
         values = {
             k: data[k] for k in ("key", "label", "allow_skipping", "transitions") if k in data
         }

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import attrs
 
 from crmkit.conditions import Condition, compile_predicate, fields_of
+from crmkit.definitions import load_each
 from crmkit.errors import Problem, ValidationError
 from crmkit.model.activity import Activity
 from crmkit.scoring.breakdown import Contribution, ContributionKind, Score, clamp_lines
@@ -353,12 +354,7 @@ class EngagementModel(DefinitionText):
         if not isinstance(raw, list | tuple):
             raise ValidationError.single("rules", raw, "is not a list of rules")
         problems: list[Problem] = []
-        rules = []
-        for i, item in enumerate(raw):
-            try:
-                rules.append(EngagementRule.from_dict(item))
-            except ValidationError as error:
-                problems.extend(p.within(f"rules[{i}]") for p in error.problems)
+        rules = load_each(raw, "rules", EngagementRule.from_dict, problems)
         if problems:
             raise ValidationError(problems)
         caps = values.get("group_caps", {})

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import attrs
 
 from crmkit.conditions import Condition, compile_predicate
+from crmkit.definitions import load_each
 from crmkit.errors import Problem, ValidationError
 from crmkit.model.company import Company
 from crmkit.scoring.breakdown import Contribution, Score, clamp_lines
@@ -190,12 +191,7 @@ class FitModel(DefinitionText):
         if not isinstance(raw, list | tuple):
             raise ValidationError.single("rules", raw, "is not a list of rules")
         problems: list[Problem] = []
-        rules = []
-        for i, item in enumerate(raw):
-            try:
-                rules.append(FitRule.from_dict(item))
-            except ValidationError as error:
-                problems.extend(p.within(f"rules[{i}]") for p in error.problems)
+        rules = load_each(raw, "rules", FitRule.from_dict, problems)
         if problems:
             raise ValidationError(problems)
         return cls(rules=rules, **values)
