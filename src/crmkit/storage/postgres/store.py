@@ -62,7 +62,7 @@ from crmkit.storage.postgres.errors import (
 from crmkit.storage.postgres.url import PostgresUrl, parse_postgres_url
 from crmkit.storage.protocol import StoredScore
 from crmkit.storage.sql.backend import SqlBackend
-from crmkit.storage.sql.schema import MIGRATIONS, SCHEMA_VERSION, codecs
+from crmkit.storage.sql.schema import SCHEMA_VERSION, apply_migrations, codecs
 from crmkit.storage.sql.store import SqlStore
 
 __all__ = ["PostgresStore"]
@@ -380,15 +380,7 @@ class PostgresStore(SqlStore):
                         f"{self.url}: schema {self.schema} has version {version}, newer than "
                         f"this crmkit's {SCHEMA_VERSION}: upgrade crmkit to open it"
                     )
-                for step in MIGRATIONS[version:]:
-                    for statement in step(self.dialect):
-                        connection.execute(statement)
-                if version < SCHEMA_VERSION:
-                    connection.execute(
-                        "INSERT INTO crmkit_meta (key, value) VALUES ('schema_version', %s)"
-                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        (str(SCHEMA_VERSION),),
-                    )
+                apply_migrations(connection.execute, self.dialect, version)
                 connection.commit()
         finally:
             connection.close()

@@ -7,13 +7,14 @@ migrations in one transaction, opening a newer one is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from crmkit.storage.kinds import KINDS
 from crmkit.storage.sql.dialect import Dialect
 from crmkit.storage.sql.rows import RowCodec, StayCodec
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "codecs"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "apply_migrations", "codecs"]
 
 # The foreign keys declared in SQL (the shared storage code also checks every reference).
 _FOREIGN_KEYS = {
@@ -161,3 +162,22 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this crmkit writes."""
+
+
+def apply_migrations(
+    execute: Callable[[str, Sequence[Any]], object], dialect: Dialect, version: int
+) -> None:
+    """Take a database from schema `version` to `SCHEMA_VERSION` and record the new version.
+
+    Runs inside the caller's transaction (and lock); `execute(sql, params)` runs one
+    statement. A database already at the newest version is left untouched.
+    """
+    for step in MIGRATIONS[version:]:
+        for statement in step(dialect):
+            execute(statement, ())
+    if version < SCHEMA_VERSION:
+        execute(
+            "INSERT INTO crmkit_meta (key, value) VALUES ('schema_version', "
+            f"{dialect.param}) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
+        )

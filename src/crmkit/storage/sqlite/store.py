@@ -25,7 +25,7 @@ from crmkit.errors import (
 )
 from crmkit.storage.sql.backend import SqlBackend
 from crmkit.storage.sql.dialect import SqliteDialect
-from crmkit.storage.sql.schema import MIGRATIONS, SCHEMA_VERSION, codecs
+from crmkit.storage.sql.schema import SCHEMA_VERSION, apply_migrations, codecs
 from crmkit.storage.sql.store import SqlStore
 
 __all__ = ["SqliteStore", "translate_sqlite_error"]
@@ -190,15 +190,7 @@ class SqliteStore(SqlStore):
                         f"{self.path} has schema version {version}, newer than this crmkit's "
                         f"{SCHEMA_VERSION}: upgrade crmkit to open it"
                     )
-                for step in MIGRATIONS[version:]:
-                    for statement in step(self.dialect):
-                        connection.execute(statement)
-                if version < SCHEMA_VERSION:
-                    connection.execute(
-                        "INSERT INTO crmkit_meta (key, value) VALUES ('schema_version', ?)"
-                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        (str(SCHEMA_VERSION),),
-                    )
+                apply_migrations(connection.execute, self.dialect, version)
                 connection.execute("COMMIT")
         finally:
             connection.close()
