@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "default_clock", "resolve_clock"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "default_clock", "resolve_clock", "to_utc"]
 
 
 @runtime_checkable
@@ -48,7 +48,7 @@ class FixedClock:
             raise TypeError("FixedClock needs a timezone-aware datetime")
 
     def __attrs_post_init__(self) -> None:
-        self.at = _plain_utc(self.at)
+        self.at = to_utc(self.at)
 
     def now(self) -> dt.datetime:
         """Return the instant the clock is set to."""
@@ -64,10 +64,10 @@ class FixedClock:
     def set(self, at: dt.datetime) -> None:
         """Set the clock to an aware instant."""
         self._check(attrs.fields(FixedClock).at, at)
-        self.at = _plain_utc(at)
+        self.at = to_utc(at)
 
 
-def _plain_utc(value: dt.datetime) -> dt.datetime:
+def to_utc(value: dt.datetime) -> dt.datetime:
     """Turn any aware datetime (pendulum's included) into a plain stdlib datetime in UTC."""
     u = value.astimezone(dt.UTC)
     return dt.datetime(

@@ -10,17 +10,10 @@ import datetime as dt
 
 import pendulum
 
+from crmkit.clock import to_utc
 from crmkit.errors import ValidationError
 
 __all__ = ["parse_day", "parse_instant", "parse_time_zone", "to_utc"]
-
-
-def to_utc(value: dt.datetime) -> dt.datetime:
-    """Return an aware datetime as a plain stdlib datetime in UTC (pendulum's included)."""
-    u = value.astimezone(dt.UTC)
-    return dt.datetime(
-        u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond, tzinfo=dt.UTC
-    )
 
 
 def parse_instant(value: object, field: str) -> dt.datetime:
