@@ -22,6 +22,7 @@ import attrs
 from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.fast_records import builder
+from crmkit.model.frozen_map import FrozenMap
 from crmkit.storage.kinds import Kind
 from crmkit.storage.plain import (
     custom_from_plain,
@@ -32,6 +33,7 @@ from crmkit.storage.plain import (
     to_plain,
 )
 from crmkit.storage.sql.dialect import Dialect
+from crmkit.values.enums import ForecastCategory
 from crmkit.values.money import Money
 
 __all__ = ["Column", "RowCodec", "StayCodec", "shape_of"]
@@ -211,8 +213,6 @@ _INTERN_LIMIT = 4096
 
 
 def _empty_value(tp: Any) -> Any:
-    from crmkit.model.frozen_map import FrozenMap
-
     base = _unwrap(tp)
     origin = typing.get_origin(base)
     if origin is tuple:
@@ -254,8 +254,6 @@ class StayCodec:
 
     def encode(self, deal_id: uuid.UUID, history: Sequence[StageStay]) -> list[list[Any]]:
         """Return one row per stay, numbered from 0."""
-        from crmkit.values.enums import ForecastCategory
-
         rows = []
         for seq, stay in enumerate(history):
             raw = [
@@ -279,8 +277,6 @@ class StayCodec:
 
     def decode(self, row: Sequence[Any]) -> tuple[uuid.UUID, StageStay]:
         """Return the deal id and the stay a row holds."""
-        from crmkit.values.enums import ForecastCategory
-
         v = [dec(x) for dec, x in zip(self._dec, row, strict=True)]
         stay = StageStay(
             stage=v[2],
