@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,7 +134,6 @@ class SqliteStore(SqlStore):
         self.dialect = SqliteDialect()
         self._codecs = codecs(self.dialect)
         self._closed = False
-        self._lock = threading.Lock()
         if self.path != ":memory:" and not Path(self.path).parent.is_dir():
             raise StoreOpenError(
                 f"cannot open {self.path}: folder {Path(self.path).parent} does not exist"
