@@ -15,9 +15,11 @@ __all__ = [
     "ConcurrencyError",
     "CrmkitError",
     "CurrencyMismatchError",
+    "NestedWriteError",
     "NotFoundError",
     "Problem",
     "ReferencedError",
+    "RolledBackError",
     "SchemaVersionError",
     "SegmentError",
     "StorageError",
@@ -158,6 +160,21 @@ class SchemaVersionError(StorageError):
 
 class StoreBusyError(StorageError):
     """Another writer held the store for longer than the busy timeout; retry later."""
+
+
+class RolledBackError(StorageError):
+    """The database rolled the unit of work back after a failure: nothing in it was saved.
+
+    Raised by every statement after the failure and when the unit of work is left, so work
+    done after the failure never runs on its own, outside the unit of work.
+    """
+
+
+class NestedWriteError(StorageError):
+    """This thread already holds a writing unit of work on the store: finish that one first.
+
+    A second writing unit of work would wait for the first, which waits for this thread.
+    """
 
 
 class ReferencedError(CrmkitError):

@@ -191,7 +191,11 @@ class Backend(Protocol):
         ...
 
     def rollback_to(self, token: object) -> None:
-        """Undo every change made since `savepoint` returned `token`."""
+        """Undo every change made since `savepoint` returned `token`, and end the savepoint."""
+        ...
+
+    def release(self, token: object) -> None:
+        """End the savepoint `token`, keeping its changes in the transaction."""
         ...
 
     def put_scores(self, scores: Sequence[StoredScore]) -> None:

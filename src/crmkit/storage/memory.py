@@ -22,7 +22,7 @@ import attrs
 
 from crmkit.clock import Clock, resolve_clock
 from crmkit.conditions.evaluate import segment_predicate
-from crmkit.errors import StorageError, StoreBusyError
+from crmkit.errors import NestedWriteError, StorageError, StoreBusyError
 from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
@@ -37,7 +37,9 @@ from crmkit.storage.backend import (
     keyset_pages,
 )
 from crmkit.storage.kinds import KINDS, Kind
+from crmkit.storage.plain import copy_plain
 from crmkit.storage.protocol import (
+    FieldChange,
     HistoryEntry,
     RecordFacts,
     SavedSegment,
@@ -121,6 +123,96 @@ class _Savepoint:
     events: int
 
 
+class _Commit:
+    """A transaction's changes, ready to publish; `apply` may run again and again.
+
+    A commit interrupted half-way (KeyboardInterrupt, a signal handler raising) must not
+    leave rows without their history or facts. So the changes are prepared first, under the
+    state lock, then recorded as the store's pending commit in one assignment; from then on
+    they count as committed, and whoever takes the state lock next finishes publishing them
+    (`_StateLock`) before reading anything. Every step of `apply` is idempotent, so running
+    it again after an interruption at any point gives the same state.
+    """
+
+    def __init__(self, state: _State, backend: _MemoryBackend) -> None:
+        self._state = state
+        self._rows = list(backend._rows.values())
+        self._indexes = backend._indexes()
+        self._order = [
+            (state.order[name], backend._added[name], backend._removed[name]) for name in KINDS
+        ]
+        grouped: dict[uuid.UUID, list[HistoryEntry]] = {}
+        for entry in backend._history:
+            grouped.setdefault(entry.entity_id, []).append(entry)
+        self._history = [
+            (ident, len(state.history.get(ident, ())), entries)
+            for ident, entries in grouped.items()
+        ]
+        first = len(state.events)
+        self._events_from = first
+        self._events = [
+            StoredEvent(
+                first + i + 1, event.event_type, event.payload, event.actor, event.recorded_at
+            )
+            for i, event in enumerate(backend._events)
+        ]
+
+    def apply(self) -> None:
+        """Publish the changes into the store's state (again, if interrupted before)."""
+        for layer in self._rows:
+            layer.apply()
+        for order, added, removed in self._order:
+            if removed:
+                order[:] = [i for i in order if i not in removed]
+            for ident in added:
+                if ident in removed:
+                    continue
+                at = bisect.bisect_left(order, ident)
+                if at == len(order) or order[at] != ident:
+                    order.insert(at, ident)
+        for layer in self._indexes:
+            layer.apply()
+        history = self._state.history
+        for ident, before, entries in self._history:
+            kept = history.setdefault(ident, [])
+            del kept[before:]
+            kept.extend(entries)
+        events = self._state.events
+        del events[self._events_from :]
+        events.extend(self._events)
+
+
+class _StateLock:
+    """The lock over a memory store's committed state.
+
+    Taking it first finishes publishing a commit that an interruption left pending (see
+    `_Commit`), so nobody ever reads a half-published commit.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.pending: _Commit | None = None
+
+    def __enter__(self) -> Self:
+        self._lock.acquire()
+        try:
+            if self.pending is not None:
+                self.pending.apply()
+                self.pending = None
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+
 class _MemoryBackend:
     """One memory transaction (see `crmkit.storage.backend.Backend`)."""
 
@@ -147,10 +239,17 @@ class _MemoryBackend:
     # -- transaction -----------------------------------------------------------------------
 
     def begin_write(self) -> None:
-        if not self._store._write_lock.acquire(timeout=self._store.busy_timeout):
-            raise StoreBusyError(
-                f"another unit of work held the store for over {self._store.busy_timeout} s"
+        store = self._store
+        if store._writer == threading.get_ident():
+            raise NestedWriteError(
+                "this thread already holds a writing unit of work on the store; finish it "
+                "first (a second one would wait for the first, which waits for this thread)"
             )
+        if not store._write_lock.acquire(timeout=store.busy_timeout):
+            raise StoreBusyError(
+                f"another unit of work held the store for over {store.busy_timeout} s"
+            )
+        store._writer = threading.get_ident()
         self._holds_write_lock = True
 
     def savepoint(self) -> object:
@@ -174,6 +273,9 @@ class _MemoryBackend:
         del self._history[token.history :]
         del self._events[token.events :]
 
+    def release(self, token: object) -> None:
+        """Nothing to free: a memory savepoint is only a copy of the changes so far."""
+
     def _indexes(self) -> tuple[_Layer[Any, Any], ...]:
         return (
             self._emails,
@@ -188,31 +290,12 @@ class _MemoryBackend:
         )
 
     def commit(self) -> None:
-        state = self._store._state
-        with self._lock:
-            for name in KINDS:
-                self._rows[name].apply()
-                order = state.order[name]
-                if self._removed[name]:
-                    gone = self._removed[name]
-                    order[:] = [i for i in order if i not in gone]
-                for ident in self._added[name]:
-                    if ident not in self._removed[name]:
-                        bisect.insort(order, ident)
-            for layer in self._indexes():
-                layer.apply()
-            for entry in self._history:
-                state.history.setdefault(entry.entity_id, []).append(entry)
-            for event in self._events:
-                state.events.append(
-                    StoredEvent(
-                        len(state.events) + 1,
-                        event.event_type,
-                        event.payload,
-                        event.actor,
-                        event.recorded_at,
-                    )
-                )
+        """Publish the transaction's changes in one step (see `_Commit`), then end it."""
+        with self._lock:  # taking it finishes any earlier commit that was interrupted
+            commit = _Commit(self._store._state, self)
+            self._lock.pending = commit  # from here on, the changes are committed
+            commit.apply()
+            self._lock.pending = None
         self._release()
 
     def rollback(self) -> None:
@@ -221,6 +304,7 @@ class _MemoryBackend:
     def _release(self) -> None:
         if self._holds_write_lock:
             self._holds_write_lock = False
+            self._store._writer = None
             self._store._write_lock.release()
 
     # -- rows ------------------------------------------------------------------------------
@@ -568,8 +652,9 @@ class MemoryStore:
         self.clock = resolve_clock(clock)
         self.busy_timeout = busy_timeout
         self._state = _State()
-        self._lock = threading.RLock()
+        self._lock = _StateLock()
         self._write_lock = threading.Lock()
+        self._writer: int | None = None  # the thread holding the write lock
         self._closed = False
 
     def unit_of_work(
@@ -581,15 +666,30 @@ class MemoryStore:
         return BackendUnitOfWork(lambda: _MemoryBackend(self), self.clock, actor, readonly)
 
     def history(self, entity_id: uuid.UUID) -> list[HistoryEntry]:
-        """Return every recorded change of a record, oldest first."""
+        """Return every recorded change of a record, oldest first.
+
+        The entries are frozen and their values are the caller's own copies (as a SQL store
+        decodes them anew), so changing what is read changes nothing stored.
+        """
         with self._lock:
-            return list(self._state.history.get(entity_id, ()))
+            entries = list(self._state.history.get(entity_id, ()))
+        return [
+            attrs.evolve(
+                entry,
+                changes=tuple(
+                    FieldChange(c.field, copy_plain(c.old), copy_plain(c.new))
+                    for c in entry.changes
+                ),
+            )
+            for entry in entries
+        ]
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        """Return outbox events after position `after`, in commit order."""
+        """Return outbox events after position `after`, in commit order (the caller's copies)."""
         with self._lock:
             end = None if limit is None else max(after, 0) + limit
-            return self._state.events[max(after, 0) : end]
+            events = self._state.events[max(after, 0) : end]
+        return [attrs.evolve(e, payload=copy_plain(e.payload)) for e in events]
 
     def close(self) -> None:
         """Drop the data; the store cannot be used afterwards."""

@@ -26,6 +26,7 @@ from crmkit.values.money import Money
 from crmkit.values.phone import PhoneNumber
 
 __all__ = [
+    "copy_plain",
     "custom_from_plain",
     "custom_to_plain",
     "decoder_for",
@@ -36,6 +37,15 @@ __all__ = [
 ]
 
 Decoder = Callable[[Any], Any]
+
+
+def copy_plain(value: Any) -> Any:
+    """Return a deep copy of plain JSON data: new lists and dicts, the same scalars."""
+    if isinstance(value, list):
+        return [copy_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: copy_plain(v) for k, v in value.items()}
+    return value
 
 
 def to_plain(value: Any) -> Any:

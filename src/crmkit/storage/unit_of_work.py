@@ -77,6 +77,7 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=Entity)
+T = TypeVar("T")
 
 COUNTED_ORDER_STATUSES: tuple[str, ...] = tuple(
     s.value for s in OrderStatus if s not in (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
@@ -308,7 +309,7 @@ class EntityRepository(Generic[E]):
         stream = backend.scan_iter(self._kind, after, include_archived, batch_size)
         if limit is not None:
             stream = itertools.islice(stream, limit)
-        return stream  # type: ignore[return-value]
+        return self._uow._guarded(stream)  # type: ignore[arg-type]
 
     def count(self, segment: Condition | None = None, *, include_archived: bool = False) -> int:
         """Count the live entities (all with `include_archived`), those in `segment` if given."""
@@ -332,7 +333,7 @@ class EntityRepository(Generic[E]):
         stream = self._backend.find_iter(self._kind, query, after, include_archived, batch_size)
         if limit is not None:
             stream = itertools.islice(stream, limit)
-        return stream  # type: ignore[return-value]
+        return self._uow._guarded(stream)  # type: ignore[arg-type]
 
     def find_ids(
         self,
@@ -354,7 +355,7 @@ class EntityRepository(Generic[E]):
         stream = self._backend.find_ids(self._kind, query, after, include_archived, batch_size)
         if limit is not None:
             stream = itertools.islice(stream, limit)
-        return stream
+        return self._uow._guarded(stream)
 
     def related(self, record_id: uuid.UUID, *, limit: int = 100) -> list[E]:
         """Return live entities relating to a record, newest first."""
@@ -380,8 +381,8 @@ class EntityRepository(Generic[E]):
         stream = cast(
             Iterator[E], self._backend.scan_grouped(self._kind, by, include_archived, batch_size)
         )
-        for key, group in itertools.groupby(stream, key=lambda e: getattr(e, by)):
-            yield key, list(group)
+        groups = itertools.groupby(stream, key=lambda e: getattr(e, by))
+        return self._uow._guarded((key, list(group)) for key, group in groups)
 
     def columns(
         self,
@@ -790,9 +791,9 @@ class SavedSegments:
         segment = self.get(name)
         backend = self._uow._live_backend()
         if segment.static:
-            return iter(backend.segment_members(name))
+            return self._uow._guarded(iter(backend.segment_members(name)))
         query = self._uow._segment_query(segment.kind, segment.condition)
-        return backend.find_ids(KINDS[segment.kind], query, None, False, 5000)
+        return self._uow._guarded(backend.find_ids(KINDS[segment.kind], query, None, False, 5000))
 
     def refresh(self, name: str) -> MembershipDiff:
         """Evaluate the segment now, store its member list, and say who joined and left.
@@ -918,12 +919,13 @@ class BackendUnitOfWork:
         try:
             yield
         except BaseException:
-            backend.rollback_to(token)
             del self._history_entries[history:]
             del self._events[events:]
             self._schemas.clear()
             self._calendar = None
+            backend.rollback_to(token)
             raise
+        backend.release(token)
 
     def record(self, event: DomainEvent) -> None:
         """Add an event to the outbox, stored if and when this unit of work commits.
@@ -980,6 +982,20 @@ class BackendUnitOfWork:
         if self._backend is None:
             raise StorageError("the unit of work is not active: use it in a with block")
         return self._backend
+
+    def _guarded(self, stream: Iterator[T]) -> Iterator[T]:
+        """Yield from a stream of this unit of work, refusing to go on once it has ended.
+
+        A stream read after its unit of work would read outside the transaction (on
+        PostgreSQL, possibly on a connection the pool lent to another unit of work).
+        """
+        backend = self._live_backend()
+        for item in stream:
+            if self._backend is not backend:
+                raise StorageError(
+                    "the unit of work has ended: read its streams inside its with block"
+                )
+            yield item
 
     def _write(self) -> None:
         backend = self._live_backend()

@@ -14,11 +14,13 @@ from typing import Any
 
 import psycopg
 import psycopg.errors as pg_errors
+from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
 from crmkit.errors import (
     ConcurrencyError,
     CrmkitError,
+    RolledBackError,
     StorageError,
     StoreBusyError,
     StoreOpenError,
@@ -146,40 +148,39 @@ def translated(url: str, *, opening: bool = False) -> Iterator[None]:
 class PgCursor:
     """A psycopg cursor whose errors come out as crmkit errors (what `SqlBackend` calls)."""
 
-    __slots__ = ("_cursor", "_url")
+    __slots__ = ("_connection", "_cursor", "_url")
 
-    def __init__(self, cursor: psycopg.Cursor[Any], url: str) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any], connection: PgConnection) -> None:
         self._cursor = cursor
-        self._url = url
+        self._connection = connection
+        self._url = connection.url
 
     def execute(self, sql: str, params: Any = ()) -> PgCursor:
         """Run one statement."""
-        try:
+        with self._connection.translated():
             self._cursor.execute(sql, params or None)
-        except psycopg.Error as error:
-            raise translate_postgres_error(error, self._url) from error
         return self
 
     def executemany(self, sql: str, rows: Any) -> PgCursor:
         """Run one statement for each parameter row (pipelined by psycopg)."""
-        with translated(self._url):
+        with self._connection.translated():
             self._cursor.executemany(sql, rows)
         return self
 
     @contextlib.contextmanager
     def copy(self, statement: str) -> Iterator[psycopg.Copy]:
         """Run ``COPY ... FROM STDIN``; write rows to what it yields."""
-        with translated(self._url), self._cursor.copy(statement) as copy:
+        with self._connection.translated(), self._cursor.copy(statement) as copy:
             yield copy
 
     def fetchall(self) -> list[Any]:
         """Return every remaining row."""
-        with translated(self._url):
+        with self._connection.translated():
             return self._cursor.fetchall()
 
     def fetchone(self) -> Any:
         """Return the next row, or None."""
-        with translated(self._url):
+        with self._connection.translated():
             return self._cursor.fetchone()
 
     @property
@@ -189,14 +190,58 @@ class PgCursor:
 
 
 class PgConnection:
-    """A pooled psycopg connection as `SqlBackend` uses it: it only hands out cursors."""
+    """A unit of work's pooled psycopg connection as `SqlBackend` uses it: it hands out cursors.
 
-    __slots__ = ("_url", "raw")
+    After an error the server aborts the transaction: until a savepoint rolls it back, every
+    statement would fail and a commit would silently roll back. So a statement on an aborted
+    transaction raises `RolledBackError`, naming the error that aborted it; and once the unit
+    of work has ended (`detach`), no statement runs on the connection, which the pool may have
+    lent to another unit of work.
+    """
+
+    __slots__ = ("failure", "raw", "url")
 
     def __init__(self, connection: psycopg.Connection[Any], url: str) -> None:
-        self.raw = connection
-        self._url = url
+        self.raw: psycopg.Connection[Any] | None = connection
+        self.url = url
+        self.failure: str | None = None  # the last error the server reported
 
-    def cursor(self) -> PgCursor:
-        """Return a new translating cursor."""
-        return PgCursor(self.raw.cursor(), self._url)
+    def live(self, *, rolling_back: bool = False) -> psycopg.Connection[Any]:
+        """Return the connection if its transaction can still run statements.
+
+        Args:
+            rolling_back: The statement rolls back to a savepoint, which an aborted
+                transaction accepts.
+
+        Raises:
+            StorageError: When the unit of work has ended.
+            RolledBackError: When an error aborted the transaction.
+        """
+        raw = self.raw
+        if raw is None:
+            raise StorageError("the unit of work has ended: use it inside its with block")
+        if not rolling_back and raw.info.transaction_status == TransactionStatus.INERROR:
+            raise RolledBackError(
+                f"{self.url}: PostgreSQL aborted the unit of work after an error"
+                f"{f' ({self.failure})' if self.failure else ''}: nothing in it was saved; "
+                "start a new unit of work (or catch the error inside uow.savepoint())"
+            )
+        return raw
+
+    def cursor(self, *, rolling_back: bool = False) -> PgCursor:
+        """Return a new translating cursor (for `rolling_back`, see `live`)."""
+        return PgCursor(self.live(rolling_back=rolling_back).cursor(), self)
+
+    def detach(self) -> None:
+        """Forget the connection: the unit of work has ended and gave it back to the pool."""
+        self.raw = None
+
+    @contextlib.contextmanager
+    def translated(self) -> Iterator[None]:
+        """Run a block, raising driver errors as crmkit errors and noting the last one."""
+        try:
+            yield
+        except psycopg.Error as error:
+            translated_error = translate_postgres_error(error, self.url)
+            self.failure = str(translated_error)
+            raise translated_error from error

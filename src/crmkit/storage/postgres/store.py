@@ -116,7 +116,8 @@ class _PostgresBackend(SqlBackend):
         except psycopg.Error as error:  # pragma: no cover - the pool lends idle connections
             store._give_back(raw)
             raise translate_postgres_error(error, self._url) from error
-        super().__init__(PgConnection(raw, self._url), store.dialect, store._codecs)
+        self._connection = PgConnection(raw, self._url)
+        super().__init__(self._connection, store.dialect, store._codecs)
         self._raw: psycopg.Connection[Any] | None = raw
         self._writing = False
 
@@ -136,6 +137,7 @@ class _PostgresBackend(SqlBackend):
         If the commit fails, the connection stays here until `rollback` cleans up.
         """
         raw = self._live()
+        self._connection.live()  # an aborted transaction must not "commit" into a rollback
         with translated(self._url):
             raw.commit()
         self._release()
@@ -154,6 +156,7 @@ class _PostgresBackend(SqlBackend):
             self._release()
 
     def _release(self) -> None:
+        self._connection.detach()
         raw, self._raw = self._raw, None
         if raw is not None:
             self._store._give_back(raw)
@@ -255,16 +258,16 @@ class _PostgresBackend(SqlBackend):
     def _stream(
         self, kind: Kind, query: str, params: list[Any], batch_size: int
     ) -> Iterator[Entity]:
-        raw = self._live()
+        raw = self._connection.live()
         cursor = raw.cursor(name=f"crmkit_iter_{next(_cursor_names)}")
         cursor.itersize = batch_size
         try:
-            with translated(self._url):
+            with self._connection.translated():
                 cursor.execute(query, params or None)
             while True:
                 if self._raw is not raw:
                     raise StorageError("the unit of work has ended: iterate inside it")
-                with translated(self._url):
+                with self._connection.translated():
                     rows = cursor.fetchmany(batch_size)
                 if not rows:
                     return

@@ -99,8 +99,21 @@ class SqlBackend:
         return name
 
     def rollback_to(self, token: object) -> None:
-        """Roll back to a savepoint made by `savepoint`."""
-        self._execute(f"ROLLBACK TO SAVEPOINT {token}")
+        """Roll back to a savepoint made by `savepoint`, then release it.
+
+        This is the one statement a transaction aborted by an error (PostgreSQL) still runs:
+        it takes the transaction back to where the savepoint was made.
+        """
+        self.connection.cursor(rolling_back=True).execute(f"ROLLBACK TO SAVEPOINT {token}")
+        self._execute(f"RELEASE SAVEPOINT {token}")
+
+    def release(self, token: object) -> None:
+        """Release a savepoint made by `savepoint`: its changes stay, the database forgets it.
+
+        PostgreSQL keeps a subtransaction per open savepoint; past 64 its cache overflows and
+        every statement slows down, so each savepoint is released when its block ends.
+        """
+        self._execute(f"RELEASE SAVEPOINT {token}")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cursor = self.connection.cursor()

@@ -9,7 +9,9 @@ lock up front instead of failing half-way with "database is locked".
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,8 @@ from typing import Any
 
 from crmkit.clock import Clock, resolve_clock
 from crmkit.errors import (
+    NestedWriteError,
+    RolledBackError,
     SchemaVersionError,
     StorageError,
     StoreBusyError,
@@ -46,29 +50,81 @@ def _translated(path: str) -> Iterator[None]:
         raise translate_sqlite_error(error, path) from error
 
 
+class _SqliteConnection:
+    """One unit of work's connection; every statement first checks the transaction lives.
+
+    SQLite rolls a transaction back by itself after some failures (disk full, an I/O error,
+    a busy error inside a statement). The connection is then in autocommit mode, and every
+    later statement would be committed on its own: so once the transaction is gone, every
+    statement raises `RolledBackError` instead, and so does leaving the unit of work.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self.raw = connection
+        self._path = path
+        self.failure: str | None = None  # the error after which SQLite rolled back, if any
+
+    def cursor(self, *, rolling_back: bool = False) -> _SqliteCursor:
+        """Return a new translating cursor (see the class; `rolling_back` changes nothing)."""
+        self.check_alive()
+        return _SqliteCursor(self.raw.cursor(), self)
+
+    def check_alive(self) -> None:
+        """Raise `RolledBackError` if SQLite rolled the transaction back (see the class).
+
+        Raises:
+            StorageError: When the unit of work has ended (its connection is closed).
+            RolledBackError: When SQLite rolled the transaction back by itself.
+        """
+        try:
+            alive = self.raw.in_transaction
+        except sqlite3.ProgrammingError:  # closed
+            raise StorageError(
+                f"{self._path}: the unit of work has ended: use it inside its with block"
+            ) from None
+        if not alive:
+            raise RolledBackError(
+                f"{self._path}: SQLite rolled the unit of work back"
+                f"{f' after an error ({self.failure})' if self.failure else ''}: "
+                "nothing in it was saved; start a new unit of work"
+            )
+
+    @contextlib.contextmanager
+    def translated(self) -> Iterator[None]:
+        """Run a statement: driver errors become crmkit errors, and a rollback is noted."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            if self.failure is None and not self.raw.in_transaction:
+                self.failure = str(error)
+            raise translate_sqlite_error(error, self._path) from error
+
+
 class _SqliteCursor:
     """A cursor whose driver errors come out as crmkit errors."""
 
-    def __init__(self, cursor: sqlite3.Cursor, path: str) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, connection: _SqliteConnection) -> None:
         self._cursor = cursor
-        self._path = path
+        self._connection = connection
 
     def execute(self, sql: str, params: Any = ()) -> _SqliteCursor:
-        with _translated(self._path):
+        self._connection.check_alive()
+        with self._connection.translated():
             self._cursor.execute(sql, params)
         return self
 
     def executemany(self, sql: str, rows: Any) -> _SqliteCursor:
-        with _translated(self._path):
+        self._connection.check_alive()
+        with self._connection.translated():
             self._cursor.executemany(sql, rows)
         return self
 
     def fetchall(self) -> list[Any]:
-        with _translated(self._path):
+        with self._connection.translated():
             return self._cursor.fetchall()
 
     def fetchone(self) -> Any:
-        with _translated(self._path):
+        with self._connection.translated():
             return self._cursor.fetchone()
 
     @property
@@ -76,35 +132,41 @@ class _SqliteCursor:
         return self._cursor.rowcount
 
 
-class _SqliteConnection:
-    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
-        self.raw = connection
-        self._path = path
-
-    def cursor(self) -> _SqliteCursor:
-        return _SqliteCursor(self.raw.cursor(), self._path)
-
-
 class _SqliteBackend(SqlBackend):
     """One SQLite transaction on its own connection."""
 
     def __init__(self, store: SqliteStore, readonly: bool) -> None:
-        self._raw = store._connect()
-        super().__init__(_SqliteConnection(self._raw, store.path), store.dialect, store._codecs)
+        self._store = store
+        self._writer = not readonly
+        if self._writer:
+            store._enter_writer()
+        try:
+            self._raw = store._connect()
+        except BaseException:
+            if self._writer:
+                store._leave_writer()
+            raise
+        self._connection = _SqliteConnection(self._raw, store.path)
+        super().__init__(self._connection, store.dialect, store._codecs)
         self._path = store.path
-        with _translated(self._path):
-            self._raw.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        try:
+            with _translated(self._path):
+                self._raw.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        except BaseException:
+            self._close()
+            raise
 
     def begin_write(self) -> None:
         """Nothing to do: writing units of work began with ``BEGIN IMMEDIATE``."""
 
     def commit(self) -> None:
-        """Commit and close the connection."""
+        """Commit and close the connection; refused if SQLite rolled the work back."""
         try:
+            self._connection.check_alive()
             with _translated(self._path):
                 self._raw.execute("COMMIT")
         finally:
-            self._raw.close()
+            self._close()
 
     def rollback(self) -> None:
         """Roll back and close the connection."""
@@ -113,7 +175,15 @@ class _SqliteBackend(SqlBackend):
                 if self._raw.in_transaction:
                     self._raw.execute("ROLLBACK")
         finally:
+            self._close()
+
+    def _close(self) -> None:
+        try:
             self._raw.close()
+        finally:
+            if self._writer:
+                self._writer = False
+                self._store._leave_writer()
 
 
 class SqliteStore(SqlStore):
@@ -134,11 +204,18 @@ class SqliteStore(SqlStore):
         self.dialect = SqliteDialect()
         self._codecs = codecs(self.dialect)
         self._closed = False
-        if self.path != ":memory:" and not Path(self.path).parent.is_dir():
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened
+        self._threads = threading.local()  # .writing: this thread holds a writing unit of work
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            raise StoreOpenError(
+                f"cannot open {self.path!r}: name a file (memory:// is the in-memory store)"
+            )
+        if not Path(self.path).parent.is_dir():
             raise StoreOpenError(
                 f"cannot open {self.path}: folder {Path(self.path).parent} does not exist"
             )
         self._migrate()
+        self._identity = self._file_identity()
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock | None = None, **options: Any) -> SqliteStore:
@@ -157,41 +234,106 @@ class SqliteStore(SqlStore):
         return cls(path, clock=clock, **options)
 
     def _connect(self) -> sqlite3.Connection:
+        """Open a connection to the store's file, which must still be the file opened.
+
+        Only the first connection (on open) may create the file; later ones refuse a file
+        that was deleted or replaced while the store was open, instead of silently starting
+        an empty database.
+        """
         if self._closed:
             raise StorageError("the store is closed")
+        creating = self._identity is None
+        target = self.path if creating else f"file:{urllib.parse.quote(self.path)}?mode=rw"
         try:
             connection = sqlite3.connect(
-                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+                target,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=not creating,
             )
+        except sqlite3.Error as error:
+            if not creating and not Path(self.path).exists():
+                raise StorageError(
+                    f"{self.path}: the database file was deleted while the store was open"
+                ) from None
+            raise StoreOpenError(f"cannot open SQLite database {self.path}: {error}") from None
+        try:
+            identity = self._file_identity()
+            if not creating and identity != self._identity:
+                raise StorageError(
+                    f"{self.path}: the database file was replaced while the store was open: "
+                    "open the store again to use the new file"
+                )
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             connection.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as error:
+            connection.close()
             raise StoreOpenError(f"cannot open SQLite database {self.path}: {error}") from None
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        """Return the file's (device, inode), or None if there is no file."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return (info.st_dev, info.st_ino)
+
+    def _enter_writer(self) -> None:
+        """Note that this thread starts a writing unit of work; refuse a second one."""
+        if getattr(self._threads, "writing", False):
+            raise NestedWriteError(
+                f"{self.path}: this thread already holds a writing unit of work on the store; "
+                "finish it first (a second one would wait for the first, which waits for this "
+                "thread), or open the second one with readonly=True"
+            )
+        self._threads.writing = True
+
+    def _leave_writer(self) -> None:
+        self._threads.writing = False
+
     def _migrate(self) -> None:
+        """Create or upgrade the schema; a store whose schema is current takes no write lock."""
         connection = self._connect()
         try:
             with _translated(self.path):
                 try:
-                    mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+                    if mode.lower() != "wal":
+                        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 except sqlite3.DatabaseError as error:
                     raise StoreOpenError(f"cannot open {self.path}: {error}") from None
                 if mode.lower() != "wal":
                     raise StoreOpenError(f"cannot put {self.path} in WAL mode (got {mode})")
-                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("BEGIN")
                 version = self._schema_version(connection)
-                if version > SCHEMA_VERSION:
+                connection.execute("ROLLBACK")
+                self._check_version(version)
+                if version == SCHEMA_VERSION:
+                    return
+                connection.execute("BEGIN IMMEDIATE")
+                version = self._schema_version(connection)  # another process may have migrated
+                try:
+                    self._check_version(version)
+                except SchemaVersionError:
                     connection.execute("ROLLBACK")
-                    raise SchemaVersionError(
-                        f"{self.path} has schema version {version}, newer than this crmkit's "
-                        f"{SCHEMA_VERSION}: upgrade crmkit to open it"
-                    )
+                    raise
                 apply_migrations(connection.execute, self.dialect, version)
                 connection.execute("COMMIT")
         finally:
             connection.close()
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path} has schema version {version}, newer than this crmkit's "
+                f"{SCHEMA_VERSION}: upgrade crmkit to open it"
+            )
 
     @staticmethod
     def _schema_version(connection: sqlite3.Connection) -> int:
