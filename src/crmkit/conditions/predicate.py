@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from crmkit.clock import default_clock
+from crmkit.codegen import generate
 from crmkit.conditions.compiler import ConditionCompiler
 from crmkit.conditions.constants import Constant
 from crmkit.conditions.dates import BusinessCalendar, DateBounds, RelativeDate
@@ -345,9 +346,9 @@ class PythonSourceCompiler(ConditionCompiler[str]):
             "str": str,
             "__builtins__": {},
         }
-        code = compile(source, f"<condition {str(condition)[:60]!r}>", "exec")
-        exec(code, namespace)
-        predicate: Predicate = namespace["_predicate"]
+        predicate: Predicate = generate(
+            source, namespace, "_predicate", what=f"condition: {str(condition)[:60]}"
+        )
         predicate.__doc__ = f"Compiled condition: {condition}"
         return predicate
 

@@ -20,6 +20,8 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
+from crmkit.codegen import generate
+
 __all__ = ["builder", "evolver", "plain_record"]
 
 T = TypeVar("T")
@@ -73,9 +75,8 @@ def evolver(cls: type[T], changed: Sequence[str], *, positional: bool = False) -
         value = name if name in changed else f"record.{name}"
         lines.append(f"    _set{i}(new, {value})")
     lines.append("    return new")
-    namespace = _namespace(cls)
-    exec("\n".join(lines), namespace)
-    function: Callable[..., T] = namespace["evolve"]
+    what = f"record copier: {cls.__name__}({', '.join(changed)})"
+    function: Callable[..., T] = generate("\n".join(lines), _namespace(cls), "evolve", what=what)
     return function
 
 
@@ -94,7 +95,6 @@ def builder(cls: type[T], *, positional: bool = False) -> Callable[..., T]:
     lines = [f"def build({star}{', '.join(names)}):", "    new = _new(_cls)"]
     lines.extend(f"    _set{i}(new, {name})" for i, name in enumerate(names))
     lines.append("    return new")
-    namespace = _namespace(cls)
-    exec("\n".join(lines), namespace)
-    function: Callable[..., T] = namespace["build"]
+    what = f"record builder: {cls.__name__}{' (positional)' if positional else ''}"
+    function: Callable[..., T] = generate("\n".join(lines), _namespace(cls), "build", what=what)
     return function

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from crmkit.codegen import generate
 from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.fast_records import builder
@@ -113,8 +114,10 @@ class RowCodec:
             f"def encode(e):\n    return [{', '.join(encode_parts)}]\n"
             f"def decode(row, history=()):\n    return cls({', '.join(decode_parts)})\n"
         )
-        exec(compile(source, f"<crmkit row codec: {kind.name}>", "exec"), self._namespace)
-        self.encode: Callable[[Entity], list[Any]] = self._namespace["encode"]
+        what = f"row codec: {kind.name} ({dialect.name})"
+        self.encode: Callable[[Entity], list[Any]] = generate(
+            source, self._namespace, "encode", what=what
+        )
         self.decode: Callable[..., Entity] = self._namespace["decode"]
         """Build the entity a row holds, trusting it: ``decode(row, history=())``."""
 
