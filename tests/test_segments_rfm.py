@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import crmkit
 from crmkit import Contact, FixedClock, Order
 from crmkit.definitions import MissingExtraError
+from crmkit.model.rfm import compute_rfm
 from crmkit.segments import (
     RfmGroup,
     RfmScore,
@@ -24,7 +25,6 @@ from crmkit.segments import (
     to_pandas,
     to_polars,
 )
-from crmkit.storage.unit_of_work import compute_rfm
 
 NOW = dt.datetime(2026, 5, 14, 10, 30, tzinfo=dt.UTC)
 

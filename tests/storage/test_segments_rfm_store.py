@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 import crmkit
 from crmkit import Company, Contact, FixedClock, Order
 from crmkit.errors import ValidationError
+from crmkit.model.rfm import compute_rfm
 from crmkit.segments import RfmGroup, RfmScore, rfm
-from crmkit.storage.unit_of_work import compute_rfm
 
 from .adapters import HAS_POSTGRES_ADAPTER, drop_schemas, with_schema
 

@@ -17,8 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 from crmkit.conditions.tree import Condition
 from crmkit.definitions import MissingExtraError
 from crmkit.errors import ValidationError
+from crmkit.model.rfm import RfmScore
 from crmkit.segments.rfm import rfm_columns
-from crmkit.storage.protocol import RfmScore
 
 __all__ = ["ColumnSource", "fetch_columns", "to_pandas", "to_polars"]
 

@@ -14,8 +14,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from crmkit.storage.protocol import RfmGroup, RfmScore, UnitOfWork
-from crmkit.storage.unit_of_work import rfm_quantile
+from crmkit.model.rfm import RfmGroup, RfmScore, rfm_quantile
+from crmkit.storage.protocol import UnitOfWork
 
 __all__ = ["RfmGroup", "RfmScore", "rfm", "rfm_columns", "rfm_groups", "rfm_quantile"]
 

@@ -20,6 +20,7 @@ from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
+from crmkit.model.rfm import RfmRow
 from crmkit.storage.kinds import Kind
 from crmkit.storage.protocol import HistoryEntry, RecordFacts, SavedSegment, StoredScore
 
@@ -39,10 +40,6 @@ ActivitySource = tuple[uuid.UUID, str, dt.datetime]
 
 OrderSource = tuple[uuid.UUID, str, Decimal, dt.datetime]
 """``(record_id, currency, total amount, placed_at)``."""
-
-
-RfmRow = tuple[uuid.UUID, int, int, Decimal, int, int, int]
-"""``(record_id, recency_days, frequency, monetary, r, f, m)``: one customer's RFM, no group."""
 
 
 @attrs.frozen

@@ -27,6 +27,7 @@ from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
+from crmkit.model.rfm import compute_rfm
 from crmkit.storage.backend import (
     ActivitySource,
     ColumnSpec,
@@ -46,7 +47,7 @@ from crmkit.storage.protocol import (
     StoredEvent,
     StoredScore,
 )
-from crmkit.storage.unit_of_work import BackendUnitOfWork, compute_rfm, plain_column_value
+from crmkit.storage.unit_of_work import BackendUnitOfWork, plain_column_value
 
 __all__ = ["MemoryStore"]
 

@@ -31,7 +31,6 @@ The contract every adapter honours (checked by `crmkit.testing.StoreContract`):
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -53,6 +52,7 @@ from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.lead import Lead
 from crmkit.model.order import Order
+from crmkit.model.rfm import RfmGroup, RfmScore
 from crmkit.model.task import Task
 from crmkit.values.money import Money
 
@@ -363,108 +363,6 @@ class CompanyRepository(Repository[Company], Protocol):
     def find_by_domain(self, domain: str) -> list[Company]:
         """Return the live companies with that web domain (given in any form)."""
         ...
-
-
-class RfmGroup(enum.StrEnum):
-    """The named customer groups of RFM analysis, decided by the R and F scores.
-
-    The common R-by-F segment map (R = recency score, F = frequency score, 1 to 5 each):
-
-    - R 5: F 1 new customers; F 2-3 potential loyalists; F 4-5 champions
-    - R 4: F 1 promising; F 2-3 potential loyalists; F 4-5 loyal
-    - R 3: F 1-2 about to sleep; F 3 need attention; F 4-5 loyal
-    - R 2: F 1-2 hibernating; F 3-4 at risk; F 5 can't lose them
-    - R 1: F 1-2 lost; F 3-4 at risk; F 5 can't lose them
-    """
-
-    CHAMPIONS = "champions"
-    LOYAL = "loyal"
-    POTENTIAL_LOYALIST = "potential_loyalist"
-    NEW_CUSTOMERS = "new_customers"
-    PROMISING = "promising"
-    NEED_ATTENTION = "need_attention"
-    ABOUT_TO_SLEEP = "about_to_sleep"
-    AT_RISK = "at_risk"
-    CANT_LOSE = "cant_lose"
-    HIBERNATING = "hibernating"
-    LOST = "lost"
-
-    @classmethod
-    def of(cls, r: int, f: int) -> RfmGroup:
-        """Return the group of a recency score `r` and a frequency score `f` (1 to 5 each)."""
-        if not (1 <= r <= 5 and 1 <= f <= 5):
-            raise ValueError(f"RFM scores run from 1 to 5, not r={r}, f={f}")
-        return _RFM_GRID[r - 1][f - 1]
-
-
-_RFM_GRID: tuple[tuple[RfmGroup, ...], ...] = (
-    # F = 1 .. 5, for R = 1 (the top row) to R = 5 (the bottom row)
-    (RfmGroup.LOST, RfmGroup.LOST, RfmGroup.AT_RISK, RfmGroup.AT_RISK, RfmGroup.CANT_LOSE),
-    (
-        RfmGroup.HIBERNATING,
-        RfmGroup.HIBERNATING,
-        RfmGroup.AT_RISK,
-        RfmGroup.AT_RISK,
-        RfmGroup.CANT_LOSE,
-    ),
-    (
-        RfmGroup.ABOUT_TO_SLEEP,
-        RfmGroup.ABOUT_TO_SLEEP,
-        RfmGroup.NEED_ATTENTION,
-        RfmGroup.LOYAL,
-        RfmGroup.LOYAL,
-    ),
-    (
-        RfmGroup.PROMISING,
-        RfmGroup.POTENTIAL_LOYALIST,
-        RfmGroup.POTENTIAL_LOYALIST,
-        RfmGroup.LOYAL,
-        RfmGroup.LOYAL,
-    ),
-    (
-        RfmGroup.NEW_CUSTOMERS,
-        RfmGroup.POTENTIAL_LOYALIST,
-        RfmGroup.POTENTIAL_LOYALIST,
-        RfmGroup.CHAMPIONS,
-        RfmGroup.CHAMPIONS,
-    ),
-)
-
-
-@attrs.frozen
-class RfmScore:
-    """One customer's recency, frequency and monetary values, their 1-5 scores and group.
-
-    Scores are quantiles by rank among all the customers scored together: with ``n``
-    customers and ``rank`` the 1-based position of a value in ascending order (ties share
-    the lowest rank, as SQL's ``RANK()``), the score is ``1 + (5 * (rank - 1)) // n``.
-    Recency ranks in descending order of days, so the most recent buyers score 5.
-
-    Attributes:
-        record_id: The contact (or company) that bought.
-        recency_days: Whole days from its last counted order to the "as of" instant (0 for
-            an order placed later).
-        frequency: How many counted orders it placed (every currency).
-        monetary: What those orders came to in the chosen currency.
-        r: The recency score, 1 (longest ago) to 5 (most recent).
-        f: The frequency score, 1 to 5.
-        m: The monetary score, 1 to 5.
-        group: The named group of ``(r, f)`` (`RfmGroup`).
-    """
-
-    record_id: uuid.UUID
-    recency_days: int
-    frequency: int
-    monetary: Decimal
-    r: int
-    f: int
-    m: int
-    group: RfmGroup
-
-    @property
-    def code(self) -> str:
-        """The three scores as one text, ``"545"`` (R, F, M)."""
-        return f"{self.r}{self.f}{self.m}"
 
 
 class OrderRepository(Repository[Order], Protocol):

@@ -6,7 +6,6 @@ and custom-field schemas all live here, so every adapter behaves the same.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import datetime as dt
 import difflib
@@ -46,7 +45,7 @@ from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.lead import Lead
 from crmkit.model.order import Order
 from crmkit.model.task import Task
-from crmkit.storage.backend import Backend, ColumnSpec, PendingEvent, RfmRow, SegmentQuery
+from crmkit.storage.backend import Backend, ColumnSpec, PendingEvent, SegmentQuery
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.plain import field_types, is_empty, to_plain
 from crmkit.storage.protocol import (
@@ -71,9 +70,7 @@ __all__ = [
     "EntityRepository",
     "OrderRepository",
     "column_specs",
-    "compute_rfm",
     "plain_column_value",
-    "rfm_quantile",
 ]
 
 E = TypeVar("E", bound=Entity)
@@ -477,42 +474,6 @@ class OrderRepository(EntityRepository[Order]):
 
 
 _RFM_BY = ("contact", "company")
-
-
-def rfm_quantile(rank: int, n: int) -> int:
-    """Return the 1-5 quantile score of the value at 1-based `rank` among `n` values.
-
-    ``1 + (5 * (rank - 1)) // n``: with ties sharing their lowest rank (SQL's ``RANK()``),
-    equal values get equal scores, and every SQL store computes the same integers.
-    """
-    return 1 + (5 * (rank - 1)) // n
-
-
-def compute_rfm(
-    customers: Iterable[tuple[uuid.UUID, int, int, Decimal]],
-) -> list[RfmRow]:
-    """Score ``(record_id, recency_days, frequency, monetary)`` rows as the SQL stores do.
-
-    Ranks are taken over all the rows given; returns `RfmRow` tuples in id order.
-    """
-    rows = sorted(customers)
-    n = len(rows)
-    days = sorted(row[1] for row in rows)
-    counts = sorted(row[2] for row in rows)
-    amounts = sorted(row[3] for row in rows)
-    return [
-        (
-            ident,
-            recency,
-            frequency,
-            monetary,
-            # recency ranks by descending days: rank = 1 + how many are longer ago
-            rfm_quantile(1 + n - bisect.bisect_right(days, recency), n),
-            rfm_quantile(1 + bisect.bisect_left(counts, frequency), n),
-            rfm_quantile(1 + bisect.bisect_left(amounts, monetary), n),
-        )
-        for ident, recency, frequency, monetary in rows
-    ]
 
 
 _FACT_COLUMNS: dict[str, tuple[str, Any]] = {

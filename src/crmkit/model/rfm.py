@@ -1,0 +1,159 @@
+"""RFM scores: recency, frequency and monetary value of customers' orders, 1 to 5 each.
+
+The pure parts of RFM analysis, shared by every store (the SQL stores compute the same
+formula with window functions) and by `crmkit.segments.rfm`: the quantile rule, the scoring
+of plain rows, the named R-by-F groups and the score record.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+
+import attrs
+
+__all__ = ["RfmGroup", "RfmRow", "RfmScore", "compute_rfm", "rfm_quantile"]
+
+RfmRow = tuple[uuid.UUID, int, int, Decimal, int, int, int]
+"""``(record_id, recency_days, frequency, monetary, r, f, m)``: one customer's RFM, no group."""
+
+
+class RfmGroup(enum.StrEnum):
+    """The named customer groups of RFM analysis, decided by the R and F scores.
+
+    The common R-by-F segment map (R = recency score, F = frequency score, 1 to 5 each):
+
+    - R 5: F 1 new customers; F 2-3 potential loyalists; F 4-5 champions
+    - R 4: F 1 promising; F 2-3 potential loyalists; F 4-5 loyal
+    - R 3: F 1-2 about to sleep; F 3 need attention; F 4-5 loyal
+    - R 2: F 1-2 hibernating; F 3-4 at risk; F 5 can't lose them
+    - R 1: F 1-2 lost; F 3-4 at risk; F 5 can't lose them
+    """
+
+    CHAMPIONS = "champions"
+    LOYAL = "loyal"
+    POTENTIAL_LOYALIST = "potential_loyalist"
+    NEW_CUSTOMERS = "new_customers"
+    PROMISING = "promising"
+    NEED_ATTENTION = "need_attention"
+    ABOUT_TO_SLEEP = "about_to_sleep"
+    AT_RISK = "at_risk"
+    CANT_LOSE = "cant_lose"
+    HIBERNATING = "hibernating"
+    LOST = "lost"
+
+    @classmethod
+    def of(cls, r: int, f: int) -> RfmGroup:
+        """Return the group of a recency score `r` and a frequency score `f` (1 to 5 each)."""
+        if not (1 <= r <= 5 and 1 <= f <= 5):
+            raise ValueError(f"RFM scores run from 1 to 5, not r={r}, f={f}")
+        return _RFM_GRID[r - 1][f - 1]
+
+
+_RFM_GRID: tuple[tuple[RfmGroup, ...], ...] = (
+    # F = 1 .. 5, for R = 1 (the top row) to R = 5 (the bottom row)
+    (RfmGroup.LOST, RfmGroup.LOST, RfmGroup.AT_RISK, RfmGroup.AT_RISK, RfmGroup.CANT_LOSE),
+    (
+        RfmGroup.HIBERNATING,
+        RfmGroup.HIBERNATING,
+        RfmGroup.AT_RISK,
+        RfmGroup.AT_RISK,
+        RfmGroup.CANT_LOSE,
+    ),
+    (
+        RfmGroup.ABOUT_TO_SLEEP,
+        RfmGroup.ABOUT_TO_SLEEP,
+        RfmGroup.NEED_ATTENTION,
+        RfmGroup.LOYAL,
+        RfmGroup.LOYAL,
+    ),
+    (
+        RfmGroup.PROMISING,
+        RfmGroup.POTENTIAL_LOYALIST,
+        RfmGroup.POTENTIAL_LOYALIST,
+        RfmGroup.LOYAL,
+        RfmGroup.LOYAL,
+    ),
+    (
+        RfmGroup.NEW_CUSTOMERS,
+        RfmGroup.POTENTIAL_LOYALIST,
+        RfmGroup.POTENTIAL_LOYALIST,
+        RfmGroup.CHAMPIONS,
+        RfmGroup.CHAMPIONS,
+    ),
+)
+
+
+@attrs.frozen
+class RfmScore:
+    """One customer's recency, frequency and monetary values, their 1-5 scores and group.
+
+    Scores are quantiles by rank among all the customers scored together: with ``n``
+    customers and ``rank`` the 1-based position of a value in ascending order (ties share
+    the lowest rank, as SQL's ``RANK()``), the score is ``1 + (5 * (rank - 1)) // n``.
+    Recency ranks in descending order of days, so the most recent buyers score 5.
+
+    Attributes:
+        record_id: The contact (or company) that bought.
+        recency_days: Whole days from its last counted order to the "as of" instant (0 for
+            an order placed later).
+        frequency: How many counted orders it placed (every currency).
+        monetary: What those orders came to in the chosen currency.
+        r: The recency score, 1 (longest ago) to 5 (most recent).
+        f: The frequency score, 1 to 5.
+        m: The monetary score, 1 to 5.
+        group: The named group of ``(r, f)`` (`RfmGroup`).
+    """
+
+    record_id: uuid.UUID
+    recency_days: int
+    frequency: int
+    monetary: Decimal
+    r: int
+    f: int
+    m: int
+    group: RfmGroup
+
+    @property
+    def code(self) -> str:
+        """The three scores as one text, ``"545"`` (R, F, M)."""
+        return f"{self.r}{self.f}{self.m}"
+
+
+def rfm_quantile(rank: int, n: int) -> int:
+    """Return the 1-5 quantile score of the value at 1-based `rank` among `n` values.
+
+    ``1 + (5 * (rank - 1)) // n``: with ties sharing their lowest rank (SQL's ``RANK()``),
+    equal values get equal scores, and every SQL store computes the same integers.
+    """
+    return 1 + (5 * (rank - 1)) // n
+
+
+def compute_rfm(
+    customers: Iterable[tuple[uuid.UUID, int, int, Decimal]],
+) -> list[RfmRow]:
+    """Score ``(record_id, recency_days, frequency, monetary)`` rows as the SQL stores do.
+
+    Ranks are taken over all the rows given; returns `RfmRow` tuples in id order.
+    """
+    rows = sorted(customers)
+    n = len(rows)
+    days = sorted(row[1] for row in rows)
+    counts = sorted(row[2] for row in rows)
+    amounts = sorted(row[3] for row in rows)
+    return [
+        (
+            ident,
+            recency,
+            frequency,
+            monetary,
+            # recency ranks by descending days: rank = 1 + how many are longer ago
+            rfm_quantile(1 + n - bisect.bisect_right(days, recency), n),
+            rfm_quantile(1 + bisect.bisect_left(counts, frequency), n),
+            rfm_quantile(1 + bisect.bisect_left(amounts, monetary), n),
+        )
+        for ident, recency, frequency, monetary in rows
+    ]
