@@ -15,7 +15,10 @@ when they are validated, with a `ValidationError` naming the field, on every ada
   `DECIMAL_FRACTION_DIGITS` (10) after it, as written (``Decimal("1.50")`` has two): 28
   digits in all, which PostgreSQL's ``NUMERIC``, SQLite's decimal text and Python's default
   28-digit decimal context all hold exactly. Bounding both sides keeps sums exact too: a
-  sum of up to 10**19 such values needs at most 47 digits, the precision of `SUM_CONTEXT`;
+  sum of up to 10**19 such values needs at most 47 digits, the precision of `SUM_CONTEXT`.
+  A decimal is kept as written (``10.00`` stays ``10.00``), so it must be written as
+  ``NUMERIC`` keeps it: no exponent (``1E+3``) and no negative zero (`parse_amount` turns
+  both into their plain form; values made around it are refused);
 - **floats** (scores, probabilities) are finite: no NaN, no infinity.
 
 Dates, instants, ids, booleans and enum members are storable as they are.
@@ -98,6 +101,11 @@ def _decimal_reason(value: Decimal) -> str | None:
         return f"has more than {DECIMAL_FRACTION_DIGITS} digits after the decimal point"
     if abs(value) >= _LIMIT:
         return f"has more than {DECIMAL_INTEGER_DIGITS} digits before the decimal point"
+    sign, digits, exponent = value.as_tuple()
+    if exponent > 0:  # type: ignore[operator]
+        return "is written with an exponent (1E+3): PostgreSQL keeps it as 1000; give the digits"
+    if sign and not any(digits):
+        return "is a negative zero, which PostgreSQL keeps as 0"
     return None
 
 
