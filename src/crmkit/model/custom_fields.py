@@ -23,6 +23,7 @@ import attrs
 from crmkit.errors import Problem, ValidationError
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.values.money import parse_amount
+from crmkit.values.storable import check_storable
 from crmkit.values.temporal import parse_day, parse_instant
 
 __all__ = [
@@ -40,7 +41,8 @@ CustomValue: TypeAlias = str | int | Decimal | bool | dt.date | dt.datetime | fr
 CustomFields: TypeAlias = FrozenMap[str, CustomValue]
 """The custom values of one entity: an immutable, hashable mapping sorted by key."""
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,62}")
+"""A field key, matched whole (`re.fullmatch`: ``$`` would let a trailing newline through)."""
 
 
 class FieldType(enum.StrEnum):
@@ -120,19 +122,24 @@ def _parse_text_value(value: object, field: str) -> str:
 
 def _infer_value(value: object, field: str) -> CustomValue:
     """Accept a value with the type it already has (schema-less custom fields)."""
+    parsed: CustomValue
     if isinstance(value, bool | int | Decimal | str | dt.date):
         if isinstance(value, dt.datetime):
-            return parse_instant(value, field)
-        if isinstance(value, Decimal):
-            return parse_amount(value, field)
-        return value
-    if isinstance(value, float):
-        return _parse_decimal(value, field)
-    if isinstance(value, set | frozenset | list | tuple):
-        return _parse_choices(value, field)
-    raise ValidationError.single(
-        field, value, "is not a custom value (text, number, bool, date, datetime or choices)"
-    )
+            parsed = parse_instant(value, field)
+        elif isinstance(value, Decimal):
+            parsed = parse_amount(value, field)
+        else:
+            parsed = value
+    elif isinstance(value, float):
+        parsed = _parse_decimal(value, field)
+    elif isinstance(value, set | frozenset | list | tuple):
+        parsed = _parse_choices(value, field)
+    else:
+        raise ValidationError.single(
+            field, value, "is not a custom value (text, number, bool, date, datetime or choices)"
+        )
+    check_storable(parsed, field)
+    return parsed
 
 
 _PARSERS = {
@@ -148,7 +155,7 @@ _PARSERS = {
 
 
 def _check_key(_instance: object, _attribute: object, value: str) -> None:
-    if not isinstance(value, str) or not _KEY.match(value):
+    if not isinstance(value, str) or not _KEY.fullmatch(value):
         raise ValidationError.single(
             "key", value, "is not a field key (lowercase letters, digits and _, max 63)"
         )
@@ -193,10 +200,13 @@ class CustomField:
         """Validate one value for this field and return it in its stored type.
 
         Raises:
-            ValidationError: When the value does not fit the type or the choices.
+            ValidationError: When the value does not fit the type or the choices, or is not
+                storable (text with NUL, an integer past 64 bits, a decimal past 18 + 10
+                digits: `crmkit.values.storable`).
         """
         where = field or f"custom.{self.key}"
         parsed = cast(CustomValue, _PARSERS[self.type](value, where))
+        check_storable(parsed, where)  # what every store keeps: `crmkit.values.storable`
         if self.type is FieldType.CHOICE and parsed not in self.choices:
             raise ValidationError.single(
                 where, value, f"is not one of the choices: {', '.join(self.choices)}"
@@ -386,7 +396,7 @@ def parse_custom(value: object, field: str = "custom") -> CustomFields:
     problems: list[Problem] = []
     result: dict[str, CustomValue] = {}
     for key, item in value.items():
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
             problems.append(Problem(f"{field}.{key}", key, "is not a field key"))
             continue
         if item is None:

@@ -1,8 +1,9 @@
 """What every record has in common: identity, the store's version, timestamps, custom fields.
 
 Entities are frozen attrs classes. `create` turns plain input into a validated entity;
-`changed` makes a new one with some fields changed and re-validated. Neither touches
-`version`: that number belongs to the store (0 from `create`, 1 on add, +1 per update).
+`changed` makes a new one with some fields changed and re-validated; both refuse values that
+some store cannot keep (`crmkit.values.storable`). Neither touches `version`: that number
+belongs to the store (0 from `create`, 1 on add, +1 per update).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from crmkit.ids import new_id
 from crmkit.model.custom_fields import CustomFields, CustomFieldSchema, CustomValue, parse_custom
 from crmkit.model.fields import Parser, ProblemCollector, parse_external_ids, required_ref
 from crmkit.model.frozen_map import FrozenMap
+from crmkit.values.storable import storable_problems
 from crmkit.values.temporal import parse_instant
 
 __all__ = ["Entity"]
@@ -121,6 +123,7 @@ class Entity:
     def _raise_problems(self) -> None:
         collector = ProblemCollector()
         collector.problems.extend(self._problems())
+        collector.problems.extend(storable_problems(self, ""))  # what every store can keep
         collector.raise_if_any()
 
     # -- changing -------------------------------------------------------------------------

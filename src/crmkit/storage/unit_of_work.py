@@ -38,7 +38,7 @@ from crmkit.errors import (
 from crmkit.model.activity import Activity
 from crmkit.model.company import Company, normalize_domain
 from crmkit.model.contact import Contact
-from crmkit.model.custom_fields import CustomFieldSchema
+from crmkit.model.custom_fields import CustomFields, CustomFieldSchema
 from crmkit.model.deal import Deal
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
@@ -47,7 +47,7 @@ from crmkit.model.order import Order
 from crmkit.model.task import Task
 from crmkit.storage.backend import Backend, ColumnSpec, PendingEvent, SegmentQuery
 from crmkit.storage.kinds import KINDS, Kind
-from crmkit.storage.plain import field_types, is_empty, to_plain
+from crmkit.storage.plain import custom_to_plain, field_types, is_empty, to_plain
 from crmkit.storage.protocol import (
     DomainEvent,
     FieldChange,
@@ -63,6 +63,7 @@ from crmkit.storage.protocol import (
 from crmkit.values.email import EmailAddress
 from crmkit.values.enums import OrderStatus
 from crmkit.values.money import Money, parse_currency
+from crmkit.values.storable import add_exactly, storable_problems
 
 __all__ = [
     "COUNTED_ORDER_STATUSES",
@@ -82,6 +83,7 @@ COUNTED_ORDER_STATUSES: tuple[str, ...] = tuple(
 """Orders in these statuses count in a record's facts; cancelled and refunded ones do not."""
 
 _NOT_IN_HISTORY = frozenset({"version", "updated_at"})
+_ZERO = Decimal(0)
 _FACT_KINDS = frozenset({"activity", "order"})
 
 
@@ -140,10 +142,10 @@ class EntityRepository(Generic[E]):
         """Store a changed entity; return it with its version increased by one."""
         self._uow._write()
         current = self._current(entity)
-        problems = self._check(entity, previous=current)
+        problems, [checked] = self._check_many([entity], None, {entity.id}, current)
         if problems:
             raise ValidationError(problems)
-        stored = attrs.evolve(entity, version=entity.version + 1)
+        stored = attrs.evolve(checked, version=entity.version + 1)
         self._replace(stored, entity.version)
         self._after_write([stored], [current], "updated")
         return stored
@@ -223,13 +225,11 @@ class EntityRepository(Generic[E]):
             for row, e in enumerate(batch, first_row)
             if e.id in taken
         )
-        problems.extend(self._check_many(batch, first_row, seen))
+        found, checked = self._check_many(batch, first_row, seen)
+        problems.extend(found)
         if problems:
             raise ValidationError(problems)
-        return [attrs.evolve(e, version=1) for e in batch]
-
-    def _check(self, entity: E, previous: E | None) -> list[Problem]:
-        return self._check_many([entity], None, {entity.id}, previous)
+        return [attrs.evolve(e, version=1) for e in checked]
 
     def _check_many(
         self,
@@ -237,9 +237,16 @@ class EntityRepository(Generic[E]):
         first_row: int | None,
         batch_ids: set[uuid.UUID],
         previous: E | None = None,
-    ) -> list[Problem]:
-        """Check references and custom fields of a batch; one look-up per referenced kind."""
+    ) -> tuple[list[Problem], list[E]]:
+        """Check a batch: storable values, references and custom fields; return it typed.
+
+        One look-up per referenced kind. With a stored custom-field schema, each entity comes
+        back with the custom values the schema made of its own (``"5"`` for an integer field
+        is 5, a missing field with a default has the default): those are what is stored, so
+        segments over custom fields find every record.
+        """
         problems: list[Problem] = []
+        checked: list[E] = []
         wanted: dict[str, set[Any]] = {}
         for entity in batch:
             for ref, ident in self._kind.ref_ids(entity):
@@ -252,6 +259,10 @@ class EntityRepository(Generic[E]):
         schema = self._uow._schema(self._kind.name)
         for offset, entity in enumerate(batch):
             row = None if first_row is None else first_row + offset
+            # entities made around `create` (attrs.evolve) are held to the same limits
+            problems.extend(
+                p if row is None else p.at_row(row) for p in storable_problems(entity, "")
+            )
             for ref, ident in self._kind.ref_ids(entity):
                 if ident not in found[ref.target]:
                     problems.append(
@@ -259,12 +270,16 @@ class EntityRepository(Generic[E]):
                     )
             if schema is not None:
                 try:
-                    schema.validate(
+                    custom = schema.validate(
                         entity.custom, previous=previous.custom if previous else FrozenMap()
                     )
                 except ValidationError as error:
                     problems.extend(p if row is None else p.at_row(row) for p in error.problems)
-        return problems
+                else:
+                    if not _stored_alike(custom, entity.custom):
+                        entity = attrs.evolve(entity, custom=custom)
+            checked.append(entity)
+        return problems, checked
 
     def _after_write(self, stored: Sequence[E], before: Sequence[E], action: str) -> None:
         for i, entity in enumerate(stored):
@@ -643,19 +658,31 @@ class ScoreBook:
         self._uow = uow
 
     def put_many(self, scores: Iterable[StoredScore]) -> int:
-        """Write scores in bulk (batches of 5,000), replacing earlier ones; return the count."""
+        """Write scores in bulk (batches of 5,000), replacing earlier ones; return the count.
+
+        All or nothing: a score that is not storable (a NaN or infinite value or breakdown
+        number, text with NUL: `crmkit.values.storable`) is a `ValidationError` naming its
+        row and field, and no score of the call stays written.
+        """
         self._uow._write()
         backend = self._uow._live_backend()
         count = 0
         iterator = iter(scores)
-        while batch := list(itertools.islice(iterator, 5000)):
-            for i, score in enumerate(batch, count):
-                if not isinstance(score, StoredScore):
-                    raise ValidationError.single(
-                        "scores", type(score).__name__, f"row {i} is not a StoredScore"
-                    )
-            backend.put_scores(batch)
-            count += len(batch)
+        with self._uow.savepoint():
+            while batch := list(itertools.islice(iterator, 5000)):
+                problems: list[Problem] = []
+                for i, score in enumerate(batch, count):
+                    if not isinstance(score, StoredScore):
+                        raise ValidationError.single(
+                            "scores", type(score).__name__, f"row {i} is not a StoredScore"
+                        )
+                    if isinstance(score.value, bool) or not isinstance(score.value, int | float):
+                        problems.append(Problem("value", score.value, "is not a number", i))
+                    problems.extend(p.at_row(i) for p in storable_problems(score, ""))
+                if problems:
+                    raise ValidationError(problems)
+                backend.put_scores(batch)
+                count += len(batch)
         return count
 
     def get(self, record_id: uuid.UUID, scorer: str) -> StoredScore | None:
@@ -1006,7 +1033,11 @@ def compute_facts(
     activities: Iterable[tuple[uuid.UUID, str, dt.datetime]],
     orders: Iterable[tuple[uuid.UUID, str, Decimal, dt.datetime]],
 ) -> list[RecordFacts]:
-    """Fold activity and order sources into one `RecordFacts` per record."""
+    """Fold activity and order sources into one `RecordFacts` per record.
+
+    Order totals are summed exactly (`crmkit.values.storable.add_exactly`): storable amounts
+    have at most 28 digits, and their sums fit the 47-digit context used.
+    """
     last_activity: dict[uuid.UUID, dt.datetime] = {}
     counts: dict[uuid.UUID, dict[str, int]] = {}
     for record, kind, at in activities:
@@ -1020,7 +1051,8 @@ def compute_facts(
     for record, currency, amount, placed in orders:
         order_count[record] = order_count.get(record, 0) + 1
         per_currency = totals.setdefault(record, {})
-        per_currency[currency] = per_currency.get(currency, Decimal(0)) + amount
+        # exact at any size: Decimal's default context keeps 28 digits and rounds past them
+        per_currency[currency] = add_exactly(per_currency.get(currency, _ZERO), amount)
         if record not in last_order or placed > last_order[record]:
             last_order[record] = placed
     return [
@@ -1045,7 +1077,15 @@ def _fact_ids(kind: Kind, entities: Iterable[Entity]) -> set[uuid.UUID]:
 
 
 def _diff(old: Entity | None, new: Entity | None) -> tuple[FieldChange, ...]:
-    """Return the changed fields between two versions of a record, as plain values."""
+    """Return the changed fields between two versions of a record, as plain values.
+
+    A field is changed when what a store keeps of it changes, not only when Python calls the
+    two values different: the custom value 1 becoming True, the amount 10 becoming 10.00
+    (Money and Decimal compare equal across scales), an email re-typed as ``Ada@Acme.de``
+    (equal to ``ada@acme.de`` by its normal form, but its original spelling is kept) are
+    all listed, so every change a store writes has its history entry. None and an empty
+    collection are both "nothing" and store alike.
+    """
     sample = new if new is not None else old
     assert sample is not None
     changes = []
@@ -1055,10 +1095,31 @@ def _diff(old: Entity | None, new: Entity | None) -> tuple[FieldChange, ...]:
             continue
         before = getattr(old, name) if old is not None else None
         after = getattr(new, name) if new is not None else None
-        if before == after or (is_empty(before) and is_empty(after)):
+        if before is after or (is_empty(before) and is_empty(after)):
+            continue
+        if before == after and _stored_form(name, before) == _stored_form(name, after):
             continue
         changes.append(FieldChange(name, _plain_or_none(before), _plain_or_none(after)))
     return tuple(changes)
+
+
+def _stored_form(name: str, value: object) -> str:
+    """Return what a store keeps of a field's value as JSON text: types and spellings count.
+
+    Custom values keep their type tags (``["i", 1]`` is not ``["b", true]``); other fields
+    their plain form (``["10.00", "EUR"]`` is not ``["10", "EUR"]``).
+    """
+    if is_empty(value):
+        return "null"
+    plain = custom_to_plain(value) if name == "custom" else to_plain(value)  # type: ignore[arg-type]
+    return json.dumps(plain, sort_keys=True, ensure_ascii=False)
+
+
+def _stored_alike(custom: CustomFields, other: CustomFields) -> bool:
+    """Whether two sets of custom values are stored the same (same values, same types)."""
+    return custom is other or (
+        custom == other and _stored_form("custom", custom) == _stored_form("custom", other)
+    )
 
 
 def _plain_or_none(value: object) -> Any:

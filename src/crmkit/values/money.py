@@ -28,6 +28,9 @@ def parse_currency(value: object, field: str = "currency") -> str:
 def parse_amount(value: object, field: str = "amount") -> Decimal:
     """Return a finite `Decimal` from text, an int or a Decimal; floats are refused.
 
+    The digits are kept as written (``"10.00"`` stays ``10.00``) but in plain notation, as
+    every store keeps them: ``"1E+3"`` is ``1000`` and ``"-0.00"`` is ``0.00``.
+
     A float cannot hold most decimal amounts exactly (0.1 + 0.2 != 0.3), so crmkit asks for
     the text instead of guessing what was meant.
     """
@@ -50,7 +53,15 @@ def parse_amount(value: object, field: str = "amount") -> Decimal:
         raise ValidationError.single(field, value, "is not an amount (text, int or Decimal)")
     if not amount.is_finite():
         raise ValidationError.single(field, value, "is not a finite number")
+    if amount.as_tuple().exponent > 0 and amount.adjusted() < _PLAIN_DIGITS:  # type: ignore[operator]
+        amount = amount.quantize(_ONE)  # 1E+3 -> 1000, as PostgreSQL's NUMERIC keeps it
+    if amount.is_zero() and amount.is_signed():
+        amount = amount.copy_abs()  # -0.00 -> 0.00: NUMERIC has no negative zero
     return amount
+
+
+_ONE = Decimal(1)
+_PLAIN_DIGITS = 28  # what the default context can quantize; larger amounts are not storable
 
 
 def _check_amount(_instance: object, _attribute: object, value: Decimal) -> None:

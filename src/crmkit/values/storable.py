@@ -1,0 +1,285 @@
+r"""What every store can keep exactly: one definition of storable values, checked at validation.
+
+What one adapter cannot store, no adapter stores. The memory store keeps Python objects, SQLite
+and PostgreSQL keep rows; values that only some of them keep (or keep differently) are refused
+when they are validated, with a `ValidationError` naming the field, on every adapter alike:
+
+- **text** holds no NUL character (PostgreSQL's ``text`` and ``jsonb`` refuse ``"\x00"``) and
+  no surrogate code point U+D800 to U+DFFF (a lone surrogate such as ``"\ud800"`` cannot be
+  encoded as UTF-8, so neither SQLite nor PostgreSQL can be handed it);
+- **integers** fit in 64 bits, ``-2**63`` to ``2**63 - 1`` (SQLite's ``INTEGER``, PostgreSQL's
+  ``BIGINT``; SQLite's JSON functions read larger numbers as floats); a duration counts as
+  its whole number of microseconds;
+- **decimals** (money amounts, decimal custom values) are finite with at most
+  `DECIMAL_INTEGER_DIGITS` (18) digits before the decimal point and at most
+  `DECIMAL_FRACTION_DIGITS` (10) after it, as written (``Decimal("1.50")`` has two): 28
+  digits in all, which PostgreSQL's ``NUMERIC``, SQLite's decimal text and Python's default
+  28-digit decimal context all hold exactly. Bounding both sides keeps sums exact too: a
+  sum of up to 10**19 such values needs at most 47 digits, the precision of `SUM_CONTEXT`.
+  A decimal is kept as written (``10.00`` stays ``10.00``), so it must be written as
+  ``NUMERIC`` keeps it: no exponent (``1E+3``) and no negative zero (`parse_amount` turns
+  both into their plain form; values made around it are refused);
+- **floats** (scores, probabilities) are finite: no NaN, no infinity.
+
+Dates, instants, ids, booleans and enum members are storable as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import cast
+
+import attrs
+
+from crmkit.errors import Problem, ValidationError
+
+__all__ = [
+    "DECIMAL_FRACTION_DIGITS",
+    "DECIMAL_INTEGER_DIGITS",
+    "MAX_INTEGER",
+    "MIN_INTEGER",
+    "SUM_CONTEXT",
+    "add_exactly",
+    "check_decimal",
+    "check_float",
+    "check_integer",
+    "check_storable",
+    "check_text",
+    "storable_problems",
+]
+
+MIN_INTEGER = -(2**63)
+"""The smallest storable integer (64-bit signed)."""
+
+MAX_INTEGER = 2**63 - 1
+"""The largest storable integer (64-bit signed)."""
+
+DECIMAL_INTEGER_DIGITS = 18
+"""Digits a storable decimal may have before its decimal point (its magnitude is < 10**18)."""
+
+DECIMAL_FRACTION_DIGITS = 10
+"""Digits a storable decimal may have after its decimal point, as written."""
+
+SUM_CONTEXT = decimal.Context(
+    prec=DECIMAL_INTEGER_DIGITS + DECIMAL_FRACTION_DIGITS + 19,
+    traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow],
+)
+"""A decimal context in which sums of up to 10**19 storable decimals are exact (else raise)."""
+
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+_LIMIT = Decimal(10) ** DECIMAL_INTEGER_DIGITS
+
+
+def _text_reason(value: str) -> str | None:
+    if value.isascii():
+        return "holds a NUL character, which no store keeps" if "\x00" in value else None
+    found = _UNSTORABLE_TEXT.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "holds a NUL character, which no store keeps"
+    return f"holds the surrogate U+{ord(found.group()):04X}, which is not UTF-8 text"
+
+
+def _integer_reason(value: int) -> str | None:
+    if MIN_INTEGER <= value <= MAX_INTEGER:
+        return None
+    return "is outside the 64-bit range -2**63 to 2**63-1"
+
+
+def _decimal_reason(value: Decimal) -> str | None:
+    if not value.is_finite():
+        return "is not a finite number"
+    if value.as_tuple().exponent < -DECIMAL_FRACTION_DIGITS:  # type: ignore[operator]
+        return f"has more than {DECIMAL_FRACTION_DIGITS} digits after the decimal point"
+    if abs(value) >= _LIMIT:
+        return f"has more than {DECIMAL_INTEGER_DIGITS} digits before the decimal point"
+    sign, digits, exponent = value.as_tuple()
+    if exponent > 0:  # type: ignore[operator]
+        return "is written with an exponent (1E+3): PostgreSQL keeps it as 1000; give the digits"
+    if sign and not any(digits):
+        return "is a negative zero, which PostgreSQL keeps as 0"
+    return None
+
+
+def _float_reason(value: float) -> str | None:
+    return None if math.isfinite(value) else "is not a finite number"
+
+
+def check_text(value: str, field: str) -> str:
+    """Return `value` if every store can keep it.
+
+    Raises:
+        ValidationError: For text holding NUL or a surrogate code point.
+    """
+    reason = _text_reason(value)
+    if reason is not None:
+        raise ValidationError.single(field, value, reason)
+    return value
+
+
+def check_integer(value: int, field: str) -> int:
+    """Return `value` if it fits in 64 bits.
+
+    Raises:
+        ValidationError: For an integer below ``-2**63`` or above ``2**63 - 1``.
+    """
+    reason = _integer_reason(value)
+    if reason is not None:
+        raise ValidationError.single(field, value, reason)
+    return value
+
+
+def check_decimal(value: Decimal, field: str) -> Decimal:
+    """Return `value` if it is finite and within the storable digits.
+
+    Raises:
+        ValidationError: For NaN, infinity, 10**18 or more in magnitude, or more than 10
+            digits after the decimal point.
+    """
+    reason = _decimal_reason(value)
+    if reason is not None:
+        raise ValidationError.single(field, value, reason)
+    return value
+
+
+def check_float(value: float, field: str) -> float:
+    """Return `value` if it is finite.
+
+    Raises:
+        ValidationError: For NaN or an infinity.
+    """
+    reason = _float_reason(value)
+    if reason is not None:
+        raise ValidationError.single(field, value, reason)
+    return value
+
+
+def storable_problems(value: object, field: str) -> list[Problem]:
+    """Return a problem for every part of `value` that some store cannot keep.
+
+    Walks text, numbers, durations, mappings (keys too), collections and attrs classes;
+    a problem inside a value object of `crmkit.values` (an amount of Money, an email's
+    original text) names the field holding it, one inside another attrs class names the
+    part (``address.city``), one in a mapping the key (``custom.note``), one in a sequence
+    the position (``emails[1]``). With an empty `field`, the parts of an attrs instance are
+    named alone: ``storable_problems(contact, "")`` names ``first_name``.
+    """
+    if _fine(value):  # the common case, without building a name for every part
+        return []
+    problems: list[Problem] = []
+    _walk(value, field, problems)
+    return problems
+
+
+def check_storable(value: object, field: str) -> None:
+    """Raise a `ValidationError` listing everything `storable_problems` finds in `value`."""
+    problems = storable_problems(value, field)
+    if problems:
+        raise ValidationError(problems)
+
+
+_ATOMS = (bool, enum.Enum, dt.date, dt.datetime, uuid.UUID, type(None))
+_ATOM_TYPES = frozenset({bool, dt.date, dt.datetime, uuid.UUID, type(None)})
+
+
+_NAMES: dict[type, tuple[tuple[str, ...], bool]] = {}
+
+
+def _attribute_names(cls: type) -> tuple[tuple[str, ...], bool]:
+    """The attrs field names of `cls`, and whether it is one value of `crmkit.values`."""
+    found = _NAMES.get(cls)
+    if found is None:
+        names = tuple(a.name for a in attrs.fields(cls))
+        found = _NAMES[cls] = (names, cls.__module__.startswith("crmkit.values."))
+    return found
+
+
+def _fine(value: object) -> bool:
+    """Whether every part of `value` is storable (the fast path of `storable_problems`)."""
+    tp = type(value)
+    if tp is str:
+        text = cast(str, value)
+        return "\x00" not in text if text.isascii() else _text_reason(text) is None
+    if tp in _ATOM_TYPES:
+        return True
+    if tp is int:
+        return MIN_INTEGER <= value <= MAX_INTEGER  # type: ignore[operator]
+    if tp is tuple or tp is frozenset or tp is list or tp is set:
+        return all(_fine(item) for item in value)  # type: ignore[attr-defined]
+    if isinstance(value, Mapping):
+        return all(_fine(key) and _fine(item) for key, item in value.items())
+    if attrs.has(tp):
+        for name in _attribute_names(tp)[0]:
+            part = getattr(value, name)
+            if type(part) in _ATOM_TYPES:
+                continue
+            if not _fine(part):
+                return False
+        return True
+    problems: list[Problem] = []
+    _walk(value, "", problems)
+    return not problems
+
+
+def _walk(value: object, field: str, problems: list[Problem]) -> None:
+    reason: str | None
+    if isinstance(value, str):
+        reason = _text_reason(value)
+    elif isinstance(value, _ATOMS):
+        return
+    elif isinstance(value, int):
+        reason = _integer_reason(value)
+    elif isinstance(value, Decimal):
+        reason = _decimal_reason(value)
+    elif isinstance(value, float):
+        reason = _float_reason(value)
+    elif isinstance(value, dt.timedelta):
+        micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+        reason = _integer_reason(micros)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _walk(key, field, problems)
+            _walk(item, f"{field}.{key}" if field else str(key), problems)
+        return
+    elif isinstance(value, tuple | list):
+        for i, item in enumerate(value):
+            _walk(item, f"{field}[{i}]", problems)
+        return
+    elif isinstance(value, frozenset | set):
+        for item in value:
+            _walk(item, field, problems)
+        return
+    elif attrs.has(type(value)):
+        names, whole = _attribute_names(type(value))
+        for name in names:
+            part = field if whole else f"{field}.{name}" if field else name
+            _walk(getattr(value, name), part, problems)
+        return
+    else:
+        return
+    if reason is not None:
+        problems.append(Problem(field, value, reason))
+
+
+def add_exactly(total: Decimal, amount: Decimal, field: str = "amount") -> Decimal:
+    """Return ``total + amount`` computed in `SUM_CONTEXT`: exact, or refused.
+
+    Raises:
+        ValidationError: If the sum needs more than 47 digits, which storable values summed
+            fewer than 10**19 at a time never do (only values stored before these limits
+            existed can).
+    """
+    try:
+        return SUM_CONTEXT.add(total, amount)
+    except decimal.Inexact:
+        raise ValidationError.single(
+            field, amount, f"makes a sum of more than {SUM_CONTEXT.prec} digits: not exact"
+        ) from None
