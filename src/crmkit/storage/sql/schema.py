@@ -432,6 +432,5 @@ def _check(
         named = "; ".join(f"{decode(r[0])} ({', '.join(map(str, r[1:]))})" for r in rows[:20])
         more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
         raise StoreOpenError(
-            f"cannot migrate to schema version {SCHEMA_VERSION}: {refusal.problem}: "
-            f"{named}{more}"
+            f"cannot migrate to schema version {SCHEMA_VERSION}: {refusal.problem}: {named}{more}"
         )
