@@ -132,6 +132,13 @@ class Backend(Protocol):
         """Return which of `ids` are stored (archived included)."""
         ...
 
+    def kinds_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Return the kind of each of `ids` that a record of any kind holds (archived too).
+
+        Ids are unique across kinds: `insert` refuses an id any record holds already.
+        """
+        ...
+
     def referrers(self, kind: Kind, entity_id: uuid.UUID, limit: int) -> list[str]:
         """Describe up to `limit` records (``"deal <id>"``) that refer to the entity."""
         ...

@@ -99,6 +99,7 @@ class _State:
     def __init__(self) -> None:
         self.rows: dict[str, dict[uuid.UUID, Entity]] = {k: {} for k in KINDS}
         self.order: dict[str, list[uuid.UUID]] = {k: [] for k in KINDS}
+        self.kinds: dict[uuid.UUID, str] = {}  # every record's id and kind: ids are unique
         self.emails: dict[str, frozenset[uuid.UUID]] = {}
         self.domains: dict[str, frozenset[uuid.UUID]] = {}
         self.refs: dict[uuid.UUID, frozenset[tuple[str, uuid.UUID]]] = {}
@@ -224,6 +225,7 @@ class _MemoryBackend:
         self._rows = {k: _Layer(state.rows[k]) for k in KINDS}
         self._added: dict[str, list[uuid.UUID]] = {k: [] for k in KINDS}
         self._removed: dict[str, set[uuid.UUID]] = {k: set() for k in KINDS}
+        self._kinds = _Layer(state.kinds)
         self._emails = _Layer(state.emails)
         self._domains = _Layer(state.domains)
         self._refs = _Layer(state.refs)
@@ -279,6 +281,7 @@ class _MemoryBackend:
 
     def _indexes(self) -> tuple[_Layer[Any, Any], ...]:
         return (
+            self._kinds,
             self._emails,
             self._domains,
             self._refs,
@@ -319,9 +322,16 @@ class _MemoryBackend:
     def insert(self, kind: Kind, entities: Sequence[Entity]) -> None:
         rows = self._rows[kind.name]
         removed = self._removed[kind.name]
+        kinds = self._kinds
+        with self._lock:
+            taken = [(e.id, k) for e in entities if (k := kinds.get(e.id)) is not None]
+        if taken:  # the unit of work checks first (`kinds_of`): this is the adapter's guard
+            ident, holder = taken[0]
+            raise StorageError(f"id {ident} is taken: a {holder} holds it (ids are unique)")
         new = []
         for entity in entities:
             rows.set(entity.id, entity)
+            kinds.set(entity.id, kind.name)
             self._index(kind, None, entity)
             if entity.id in removed:  # deleted and added again in this transaction
                 removed.discard(entity.id)
@@ -351,6 +361,7 @@ class _MemoryBackend:
         if current is None or current.version != expected_version:
             return False
         rows.delete(entity_id)
+        self._kinds.delete(entity_id)
         self._removed[kind.name].add(entity_id)
         self._index(kind, current, None)
         return True
@@ -417,6 +428,12 @@ class _MemoryBackend:
         rows = self._rows[kind.name]
         with self._lock:
             return {i for i in ids if rows.get(i) is not None}
+
+    def kinds_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        kinds = self._kinds
+        with self._lock:
+            found = {i: kinds.get(i) for i in ids}
+        return {i: k for i, k in found.items() if k is not None}
 
     def referrers(self, kind: Kind, entity_id: uuid.UUID, limit: int) -> list[str]:
         with self._lock:

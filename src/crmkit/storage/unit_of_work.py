@@ -219,9 +219,9 @@ class EntityRepository(Generic[E]):
             seen.add(entity.id)
         if problems:
             raise ValidationError(problems)
-        taken = self._backend.existing(self._kind, [e.id for e in batch])
+        taken = self._backend.kinds_of([e.id for e in batch])
         problems.extend(
-            Problem("id", str(e.id), f"is taken: that {self._kind.name} is stored already", row)
+            Problem("id", str(e.id), _taken(self._kind.name, taken[e.id]), row)
             for row, e in enumerate(batch, first_row)
             if e.id in taken
         )
@@ -1066,6 +1066,13 @@ def compute_facts(
         )
         for record in sorted({*last_activity, *order_count})
     ]
+
+
+def _taken(kind: str, holder: str) -> str:
+    """Say why a new record's id is refused: a record of `holder` has it (ids are unique)."""
+    if holder == kind:
+        return f"is taken: that {kind} is stored already"
+    return f"is taken: a {holder} has that id (ids are unique across kinds)"
 
 
 def _fact_ids(kind: Kind, entities: Iterable[Entity]) -> set[uuid.UUID]:

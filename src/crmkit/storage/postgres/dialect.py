@@ -77,6 +77,7 @@ class PostgresDialect:
     param = "%s"
     passthrough = frozenset({"uuid", "text", "int", "real", "bool", "timestamp", "date", "decimal"})
     autoincrement = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+    clustered = ""  # a heap and its primary-key index, as for every table
     column_types = {
         "uuid": "UUID",
         "text": 'TEXT COLLATE "C"',

@@ -170,8 +170,14 @@ class SqlBackend:
         return result
 
     def insert(self, kind: Kind, entities: Sequence[Entity]) -> None:
-        """Insert rows and their side rows (emails, tags, deal contacts, stays)."""
+        """Insert rows, their ids into ``record_ids``, and their side rows.
+
+        ``record_ids`` has the id as its primary key: the database refuses an id that a
+        record of any kind holds already (`kinds_of` lets callers say so politely first).
+        """
         codec = self.codecs[kind.name]
+        uid, name = self._enc["uuid"], kind.name
+        self._insert("record_ids", ("id", "kind"), [(uid(e.id), name) for e in entities])
         self._insert(kind.table, codec.names, [codec.encode(e) for e in entities])
         self._write_side_rows(kind, entities)
 
@@ -211,7 +217,9 @@ class SqlBackend:
         if kind.name == "contact":
             self._execute(f"DELETE FROM contact_emails WHERE contact_id = {p}", key)
         if kind.name in _TAGGED:
-            self._execute(f"DELETE FROM record_tags WHERE record_id = {p}", key)
+            self._execute(
+                f"DELETE FROM record_tags WHERE record_id = {p} AND kind = {p}", [*key, kind.name]
+            )
         if kind.name == "deal":
             self._execute(f"DELETE FROM deal_contacts WHERE deal_id = {p}", key)
             self._execute(f"DELETE FROM deal_stages WHERE deal_id = {p}", key)
@@ -245,7 +253,13 @@ class SqlBackend:
             f"DELETE FROM {kind.table} WHERE id = {p} AND version = {p}",
             [self._uuid(entity_id), expected_version],
         )
-        return bool(cursor.rowcount == 1)
+        if cursor.rowcount != 1:
+            return False
+        self._execute(
+            f"DELETE FROM record_ids WHERE id = {p} AND kind = {p}",
+            [self._uuid(entity_id), kind.name],
+        )
+        return True
 
     def scan(
         self, kind: Kind, after: uuid.UUID | None, limit: int, include_archived: bool
@@ -286,6 +300,18 @@ class SqlBackend:
                 self._uuids(chunk),
             )
             found.update(decode(row[0]) for row in cursor.fetchall())
+        return found
+
+    def kinds_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Return the kind holding each of `ids` that is stored, from ``record_ids``."""
+        found: dict[uuid.UUID, str] = {}
+        decode = self._dec["uuid"]
+        for chunk in _chunks(list(ids)):
+            cursor = self._execute(
+                f"SELECT id, kind FROM record_ids WHERE id IN ({self._marks(len(chunk))})",
+                self._uuids(chunk),
+            )
+            found.update((decode(row[0]), row[1]) for row in cursor.fetchall())
         return found
 
     def referrers(self, kind: Kind, entity_id: uuid.UUID, limit: int) -> list[str]:

@@ -34,6 +34,8 @@ class Dialect(Protocol):
     raw_decoders: dict[str, Codec]
     passthrough: frozenset[str]
     autoincrement: str
+    clustered: str
+    """What ends a ``CREATE TABLE`` whose rows are best kept in primary-key order alone."""
 
     def insert_rows(
         self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -102,6 +104,7 @@ class SqliteDialect:
     param = "?"
     passthrough = frozenset({"text", "int", "real"})
     autoincrement = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    clustered = " WITHOUT ROWID"  # one b-tree keyed by the primary key instead of two
     column_types = {
         "uuid": "BLOB",
         "text": "TEXT",
