@@ -143,7 +143,10 @@ def test_invalid_integer_values_raise_naming_the_field(value):
     valid = value is None or (
         isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
     )  # past 64 bits no store keeps it (crmkit.values.storable)
-    valid = valid or (isinstance(value, str) and value.strip().lstrip("+-").isdigit())
+    # int()'s grammar for base 10: decimal digits (any script), "_" between them; not "¹"
+    valid = valid or (
+        isinstance(value, str) and re.fullmatch(r"[+-]?\d+(_\d+)*", value.strip()) is not None
+    )
     if valid:
         result = schema.validate({"seats": value})
         assert value is None or isinstance(result["seats"], int)
