@@ -11,7 +11,7 @@ import pytest
 
 from crmkit import Contact, CustomField, CustomFieldSchema, FieldType, ValidationError
 from crmkit.errors import Problem
-from crmkit.storage.unit_of_work import compute_facts
+from crmkit.storage.facts import compute_facts
 from crmkit.values.money import Money
 from crmkit.values.storable import (
     MAX_INTEGER,

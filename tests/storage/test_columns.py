@@ -12,8 +12,8 @@ import crmkit
 from crmkit import Activity, Company, Contact, Deal, FixedClock, Order, StoredScore
 from crmkit.errors import ValidationError
 from crmkit.segments import parse, to_pandas, to_polars
+from crmkit.storage.columns import column_specs, plain_column_value
 from crmkit.storage.kinds import KINDS
-from crmkit.storage.unit_of_work import column_specs, plain_column_value
 
 NOW = dt.datetime(2026, 5, 14, 10, 30, tzinfo=dt.UTC)
 

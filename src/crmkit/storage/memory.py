@@ -37,6 +37,7 @@ from crmkit.storage.backend import (
     SegmentQuery,
     keyset_pages,
 )
+from crmkit.storage.columns import plain_column_value
 from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.plain import copy_plain
 from crmkit.storage.protocol import (
@@ -47,7 +48,7 @@ from crmkit.storage.protocol import (
     StoredEvent,
     StoredScore,
 )
-from crmkit.storage.unit_of_work import BackendUnitOfWork, plain_column_value
+from crmkit.storage.unit_of_work import BackendUnitOfWork
 
 __all__ = ["MemoryStore"]
 
