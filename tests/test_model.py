@@ -332,3 +332,38 @@ def test_custom_values_are_typed_without_a_schema():
     with pytest.raises(ValidationError) as info:
         Contact.create(first_name="Ada", custom={"Bad Key": 1, "obj": object()})
     assert set(info.value.fields) == {"custom.Bad Key", "custom.obj"}
+
+
+def test_a_contact_with_only_a_last_name_is_accepted(clock):
+    """A last name alone is enough of a name; `name` is that last name."""
+    contact = Contact.create(last_name="Lovelace", clock=clock)
+    assert (contact.first_name, contact.last_name, contact.name) == (None, "Lovelace", "Lovelace")
+
+
+def test_a_contact_with_only_a_first_name_is_accepted(clock):
+    """A first name alone is enough of a name."""
+    assert Contact.create(first_name="Ada", clock=clock).name == "Ada"
+
+
+def test_a_contact_with_no_name_and_no_email_is_refused_naming_name(clock):
+    """With neither name nor email, the one problem is on the field ``name``."""
+    with pytest.raises(ValidationError) as info:
+        Contact.create(title="CTO", clock=clock)
+    assert info.value.fields == ("name",)
+
+
+def test_changed_checks_the_cross_field_rule_and_refuses_removing_the_only_name(clock):
+    """`changed(first_name=None)` on a contact known only by first name is refused on ``name``."""
+    ada = Contact.create(first_name="Ada", clock=clock)
+    with pytest.raises(ValidationError) as info:
+        ada.changed(first_name=None)
+    assert info.value.fields == ("name",)
+    assert ada.first_name == "Ada"
+
+
+def test_changed_may_drop_one_name_while_another_remains(clock):
+    """Removing the first name is fine when a last name (or an email) is left."""
+    ada = Contact.create(first_name="Ada", last_name="Lovelace", clock=clock)
+    assert ada.changed(first_name=None).name == "Lovelace"
+    mailed = Contact.create(first_name="Ada", email="ada@acme.de", clock=clock)
+    assert mailed.changed(first_name=None).name == "ada@acme.de"

@@ -28,6 +28,20 @@ def test_email_keeps_original_and_normalises_domain():
     assert str(email) == "Ada@acme.de"
 
 
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("Straße@Example.DE", "strasse@example.de"),
+        ("STRASSE@example.de", "strasse@example.de"),
+        ("ÖMER@acme.de", "ömer@acme.de"),
+        ("Ada@Acme.DE", "ada@acme.de"),
+    ],
+)
+def test_the_email_match_key_is_casefolded_not_just_lower_cased(text, key):
+    """``ß`` folds to ``ss``, so ``Straße@`` and ``STRASSE@`` share one match key."""
+    assert EmailAddress.parse(text).match_key == key
+
+
 def test_emails_are_equal_and_hash_alike_when_normalised_forms_are():
     a, b = EmailAddress.parse("ada@ACME.de"), EmailAddress.parse("ada@acme.de")
     assert a == b
@@ -160,6 +174,22 @@ def test_money_arithmetic_and_ordering_within_one_currency():
     assert a >= b
     assert sum([a, b]) == Money.of("10.30", "EUR")
     assert max([a, b]) == a
+
+
+def test_money_division_is_exact_not_floored():
+    """Division keeps the Decimal quotient: no flooring, negatives included."""
+    assert Money.of("10", "EUR") / 4 == Money.of("2.5", "EUR")
+    assert Money.of("-7", "EUR") / 2 == Money.of("-3.5", "EUR")
+    assert Money.of("1", "EUR") / Decimal(3) == Money(Decimal(1) / Decimal(3), "EUR")
+    assert Money.of("9", "JPY") / 3 == Money.of("3", "JPY")
+
+
+def test_money_division_refuses_floats_and_bools():
+    """Only an int or a Decimal divides Money."""
+    with pytest.raises(TypeError, match="divided by an int or a Decimal"):
+        Money.of("1", "EUR") / 2.0  # type: ignore[operator]
+    with pytest.raises(TypeError, match="divided by an int or a Decimal"):
+        Money.of("1", "EUR") / True
 
 
 def test_mixing_currencies_raises():
