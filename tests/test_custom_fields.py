@@ -126,14 +126,16 @@ def test_schema_round_trips_through_plain_data(schema):
 
 
 def test_bad_declarations_are_refused():
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is not a field key") as info:
         CustomField("Bad Key", FieldType.TEXT)
+    assert info.value.fields == ("key",)
     with pytest.raises(ValidationError, match="choices"):
         CustomField("plan", FieldType.CHOICE)
     with pytest.raises(ValidationError, match="more than once"):
         CustomFieldSchema("contact", [CustomField("a", "text"), CustomField("a", "text")])
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is not an integer") as info:
         CustomField("seats", FieldType.INTEGER, default="many")
+    assert info.value.fields == ("seats.default",)
 
 
 @given(st.one_of(st.text(max_size=5), st.integers(), st.booleans(), st.none(), st.floats()))

@@ -209,8 +209,9 @@ def test_deal_amount_and_first_stay(clock):
     assert deal.current_stay.stage == "prospecting"
     assert deal.current_stay.entered_at == T0
     assert deal.changed(amount="15000").amount == Money.of("15000", "EUR")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is a float") as info:
         Deal.create(name="x", pipeline="p", stage="s", amount=1.5, currency="EUR")  # type: ignore[arg-type]
+    assert info.value.fields == ("amount",)
     with pytest.raises(ValidationError, match="needs a currency"):
         Deal.create(name="x", pipeline="p", stage="s", amount="10")
     with pytest.raises(ValidationError, match="probability"):

@@ -233,8 +233,9 @@ def test_bad_definitions_are_refused_with_every_problem():
 def test_decays_round_trip_through_dicts():
     for decay in (NoDecay(), Exponential(30), Linear(14, 0.5, True), Window(90)):
         assert decay_from_dict(decay.to_dict()) == decay
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is not a decay") as info:
         decay_from_dict({"type": "sometimes"})
+    assert info.value.fields == ("decay",)
 
 
 def test_the_default_model_round_trips_through_dict_json_and_toml():
