@@ -97,7 +97,7 @@ def test_schema_for_another_entity_is_refused(schema):
 def test_schema_versions_adding_and_retiring(schema):
     v2 = schema.adding(CustomField("region", FieldType.TEXT))
     assert v2.version == schema.version + 1
-    assert v2.field("region") is not None
+    assert v2.field("region") == CustomField("region", FieldType.TEXT)
     v3 = v2.retiring("notes")
     assert v3.version == v2.version + 1
     assert v3.field("notes").retired

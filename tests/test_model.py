@@ -161,8 +161,12 @@ def test_with_email_phone_tags_and_consent(clock):
     withdrawn = opted.with_consent("email_marketing", False, source="unsubscribe link", clock=clock)
     assert not withdrawn.may_contact("email_marketing")
     consent = withdrawn.consent_for("email_marketing")
-    assert consent is not None
-    assert consent.at == T0 + dt.timedelta(days=3)
+    assert (consent.purpose, consent.granted, consent.at, consent.source) == (
+        ConsentPurpose.EMAIL_MARKETING,
+        False,
+        T0 + dt.timedelta(days=3),
+        "unsubscribe link",
+    )
 
 
 @pytest.mark.parametrize(

@@ -118,8 +118,9 @@ def test_a_failed_conversion_leaves_nothing_behind(store):
     # No person data: the company is created first, then the contact is refused.
     lead = _qualified_lead(store, first_name=None, last_name=None, email=None)
     with store.unit_of_work(actor="sam") as uow:
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match="give a first name, last name or email") as info:
             convert_lead(uow, lead, default_sales_pipeline())
+        assert info.value.fields == ("name",)
         assert uow.companies.count() == 0  # undone at once; the unit of work goes on
     assert _counts(store) == (0, 0, 0, 1)
     assert store.events() == []
