@@ -317,7 +317,6 @@ POSTGRES_DSN = os.environ.get("CRMKIT_TEST_POSTGRES_DSN")
 
 
 @settings(
-    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
