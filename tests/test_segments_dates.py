@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from crmkit import SegmentError
@@ -95,6 +95,10 @@ def test_before_and_after_a_day_or_an_instant():
     st.datetimes(dt.datetime(2024, 1, 1), dt.datetime(2026, 5, 14), timezones=st.just(UTC)),
     st.sampled_from([BusinessCalendar(), BERLIN, BusinessCalendar("America/New_York", 10)]),
 )
+@example(30, "day", dt.datetime(2026, 4, 14, tzinfo=UTC), BusinessCalendar())
+@example(30, "day", dt.datetime(2026, 4, 13, 23, 59, 59, 999_999, tzinfo=UTC), BusinessCalendar())
+@example(0, "day", dt.datetime(2026, 5, 13, 22, tzinfo=UTC), BERLIN)
+@example(1, "quarter", dt.datetime(2026, 1, 1, tzinfo=UTC), BusinessCalendar())
 def test_within_and_more_than_ago_split_the_past_exactly(amount, unit, value, calendar):
     within = compile_predicate(
         F("x").is_not_empty() & WithinLast("x", amount, unit), now=NOW, calendar=calendar
