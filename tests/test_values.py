@@ -15,6 +15,7 @@ from crmkit import (
     ValidationError,
 )
 from crmkit.values.currencies import MINOR_UNITS
+from crmkit.values.money import parse_amount, parse_currency
 
 # -- email ---------------------------------------------------------------------------------
 
@@ -280,3 +281,82 @@ def test_activity_outcomes_cover_what_scoring_reads():
         "visited",
     }
     assert wanted <= {o.value for o in ActivityOutcome}
+
+
+# -- found by mutation testing (mutmut over values/) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda: parse_currency(5), ("currency", 5, "is not an ISO 4217 currency code")),
+        (
+            lambda: parse_currency("EURO"),
+            ("currency", "EURO", "is not an ISO 4217 currency code (e.g. 'EUR', 'USD')"),
+        ),
+        (lambda: parse_amount(True), ("amount", True, "is a bool, not an amount")),
+        (
+            lambda: parse_amount(0.5),
+            ("amount", 0.5, "is a float: give the amount as text or Decimal to keep it exact"),
+        ),
+        (lambda: parse_amount("12,5"), ("amount", "12,5", "is not a decimal number")),
+        (lambda: parse_amount([1]), ("amount", [1], "is not an amount (text, int or Decimal)")),
+        (lambda: parse_amount("Infinity"), ("amount", "Infinity", "is not a finite number")),
+        (lambda: Money(1.5, "EUR"), ("amount", 1.5, "must be a finite Decimal")),
+        (lambda: Money(Decimal(1), "eur"), ("currency", "eur", "is not an ISO 4217 currency code")),
+        (lambda: Money.of("x", "EUR", field="price"), ("price", "x", "is not a decimal number")),
+    ],
+    ids=[
+        "currency not text",
+        "unknown currency",
+        "bool",
+        "float",
+        "comma",
+        "list",
+        "infinite",
+        "constructor float",
+        "constructor lower-case currency",
+        "field named by caller",
+    ],
+)
+def test_money_errors_name_the_field_the_value_and_the_reason(make, problem):
+    """Each refusal is one problem with the field, the value as given and the exact reason."""
+    with pytest.raises(ValidationError) as info:
+        make()
+    assert [(p.field, p.value, p.reason) for p in info.value.problems] == [problem]
+
+
+def test_money_abs_and_truth():
+    """`abs` drops the sign and keeps the currency; only a zero amount is falsy."""
+    assert abs(Money.of("-2.50", "EUR")) == Money.of("2.5", "EUR")
+    assert abs(Money.of("3", "JPY")) == Money.of("3", "JPY")
+    assert bool(Money.zero("EUR")) is False
+    assert bool(Money.of("0.01", "EUR")) is True
+
+
+def test_money_multiplication_refuses_bools_and_floats_with_its_own_message():
+    """`Money * True` and `Money * 1.5` raise the Money TypeError, not Decimal's."""
+    for factor in (True, 1.5):
+        with pytest.raises(TypeError, match="multiplied by an int or a Decimal"):
+            Money.of("1", "EUR") * factor
+
+
+def test_priorities_compare_strictly_and_refuse_other_types():
+    """`<` and `>` are strict, `<=` and `>=` are not; comparing with a number raises TypeError."""
+    low, high = Priority.LOW, Priority.HIGH
+    assert (low < low, low <= low, low > low, low >= low) == (False, True, False, True)
+    assert (low < high, high > low, high <= low, low >= high) == (True, True, False, False)
+    for compare in (
+        lambda: low < 1,
+        lambda: low <= 1,
+        lambda: low > 1,
+        lambda: low >= 1,
+    ):
+        with pytest.raises(TypeError):
+            compare()
+
+
+def test_different_email_addresses_hash_apart():
+    """Hashes follow the normalised form, so different addresses spread over a set's buckets."""
+    hashes = {hash(EmailAddress.parse(f"user{i}@example.org")) for i in range(20)}
+    assert len(hashes) == 20
