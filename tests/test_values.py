@@ -1,6 +1,8 @@
+import datetime as dt
 import decimal
 from decimal import Decimal
 
+import pendulum
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from crmkit import (
 )
 from crmkit.values.currencies import MINOR_UNITS
 from crmkit.values.money import parse_amount, parse_currency
+from crmkit.values.temporal import parse_day, parse_instant, parse_time_zone
 
 # -- email ---------------------------------------------------------------------------------
 
@@ -360,3 +363,46 @@ def test_different_email_addresses_hash_apart():
     """Hashes follow the normalised form, so different addresses spread over a set's buckets."""
     hashes = {hash(EmailAddress.parse(f"user{i}@example.org")) for i in range(20)}
     assert len(hashes) == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-03-01T09:00-05:00", dt.datetime(2026, 3, 1, 14, tzinfo=dt.UTC)),
+        ("2026-03-01T09:00+02:00", dt.datetime(2026, 3, 1, 7, tzinfo=dt.UTC)),
+        ("2026-03-01T09:00Z", dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)),
+    ],
+)
+def test_an_instant_with_an_offset_is_converted_to_utc(text, utc):
+    """A negative offset counts as explicit as a positive one or ``Z``."""
+    assert parse_instant(text, "at") == utc
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2026-03-01T09:00", "has no UTC offset: add one, e.g. '+02:00' or 'Z'"),
+        ("2026-03-01", "is not a date-time (it has no time)"),
+        (dt.datetime(2026, 3, 1), "is a naive datetime: give a time zone (crmkit stores UTC)"),
+    ],
+    ids=["text without offset", "a date", "naive datetime"],
+)
+def test_instants_without_a_time_zone_are_refused_naming_field_and_value(value, reason):
+    """Naive times are refused, with the field, the value as given and why."""
+    with pytest.raises(ValidationError) as info:
+        parse_instant(value, "at")
+    assert [(p.field, p.value, p.reason) for p in info.value.problems] == [("at", value, reason)]
+
+
+def test_time_zones_are_exact_iana_names():
+    """``Europe/Berlin`` is kept; a lower-cased name is refused naming the field and value."""
+    assert parse_time_zone("Europe/Berlin", "tz") == "Europe/Berlin"
+    with pytest.raises(ValidationError) as info:
+        parse_time_zone("europe/berlin", "tz")
+    assert [(p.field, p.value) for p in info.value.problems] == [("tz", "europe/berlin")]
+
+
+def test_a_pendulum_date_becomes_a_plain_date():
+    """A `date` subclass (pendulum's) comes back as the same day, as a plain `dt.date`."""
+    day = parse_day(pendulum.date(2026, 3, 1), "d")
+    assert (type(day), day) == (dt.date, dt.date(2026, 3, 1))
