@@ -86,3 +86,17 @@ def test_ids_follow_the_clock(steps):
         ids.append(generator.next(clock))
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        dt.datetime(2001, 2, 3, 4, 5, 6, 789_000, tzinfo=dt.UTC),
+        dt.datetime(2099, 12, 31, 23, 59, 59, 1_000, tzinfo=dt.UTC),
+    ],
+    ids=["past", "future"],
+)
+def test_an_id_carries_exactly_the_millisecond_of_the_injected_clock(instant):
+    """A fresh generator stamps the clock's own millisecond, far from the wall clock either way."""
+    ident = IdGenerator().next(FixedClock(instant))
+    assert uuid7_time_ms(ident) == int(instant.timestamp() * 1000)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from crmkit import Deal, FixedClock, Lead, LeadStatus, Money, SegmentError
@@ -249,6 +249,13 @@ def test_dict_form_round_trips_exactly_also_through_json(cond):
 
 
 @given(leaves())
+@example(Compare("text", "!=", "a"))
+@example(Compare("n", "!=", 1))
+@example(Compare("amount", "!=", 5))
+@example(Compare("custom.plan", "!=", "pro"))
+@example(Compare("seats", "!=", 2))
+@example(Compare("facts.budget", "!=", Money.of(5, "EUR")))
+@example(In("text", ["a"], negated=True))
 def test_ne_and_comparisons_are_false_on_missing_values(leaf):
     blank = Rec(tags=None)
     if isinstance(leaf, IsEmpty):
@@ -256,6 +263,45 @@ def test_ne_and_comparisons_are_false_on_missing_values(leaf):
     else:
         assert pred(leaf)(blank) is False
         assert pred(~leaf)(blank) is True
+
+
+_COMPILERS = {
+    "source": lambda c: compile_predicate(c),
+    "source, typed": lambda c: compile_predicate(c, Rec),
+    "closures": lambda c: ClosureCompiler().compile(c),
+}
+
+
+@pytest.mark.parametrize("compiler", sorted(_COMPILERS))
+@pytest.mark.parametrize(
+    "condition",
+    [
+        Compare("text", "!=", "a"),
+        Compare("n", "!=", 1),
+        Compare("amount", "!=", 5),
+        Compare("custom.plan", "!=", "pro"),
+        Compare("facts.budget", "!=", 5),
+    ],
+    ids=str,
+)
+def test_not_equal_is_false_on_a_missing_value_and_its_negation_true(compiler, condition):
+    """``x != v`` is false when x is missing (missing is false), and ``not (x != v)`` true."""
+    compile_ = _COMPILERS[compiler]
+    blank = Rec()
+    assert compile_(condition)(blank) is False
+    assert compile_(Not(condition))(blank) is True
+
+
+@pytest.mark.parametrize("compiler", sorted(_COMPILERS))
+def test_not_equal_on_present_values_is_plain_inequality(compiler):
+    """``!=`` holds for a different value and not for the same one, text and numbers alike."""
+    compile_ = _COMPILERS[compiler]
+    assert compile_(Compare("text", "!=", "a"))(Rec(text="b")) is True
+    assert compile_(Compare("text", "!=", "a"))(Rec(text="a")) is False
+    assert compile_(Compare("n", "!=", 1))(Rec(n=0)) is True
+    assert compile_(Compare("n", "!=", 1))(Rec(n=1)) is False
+    assert compile_(Compare("amount", "!=", 5))(Rec(amount=Money.of(5, "EUR"))) is False
+    assert compile_(Compare("amount", "!=", 5))(Rec(amount=Money.of(6, "EUR"))) is True
 
 
 # -- examples --------------------------------------------------------------------------------

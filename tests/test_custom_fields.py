@@ -98,7 +98,7 @@ def test_schema_for_another_entity_is_refused(schema):
 def test_schema_versions_adding_and_retiring(schema):
     v2 = schema.adding(CustomField("region", FieldType.TEXT))
     assert v2.version == schema.version + 1
-    assert v2.field("region") is not None
+    assert v2.field("region") == CustomField("region", FieldType.TEXT)
     v3 = v2.retiring("notes")
     assert v3.version == v2.version + 1
     assert v3.field("notes").retired
@@ -127,14 +127,16 @@ def test_schema_round_trips_through_plain_data(schema):
 
 
 def test_bad_declarations_are_refused():
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is not a field key") as info:
         CustomField("Bad Key", FieldType.TEXT)
+    assert info.value.fields == ("key",)
     with pytest.raises(ValidationError, match="choices"):
         CustomField("plan", FieldType.CHOICE)
     with pytest.raises(ValidationError, match="more than once"):
         CustomFieldSchema("contact", [CustomField("a", "text"), CustomField("a", "text")])
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is not an integer") as info:
         CustomField("seats", FieldType.INTEGER, default="many")
+    assert info.value.fields == ("seats.default",)
 
 
 @given(st.one_of(st.text(max_size=5), st.integers(), st.booleans(), st.none(), st.floats()))

@@ -27,6 +27,7 @@ from crmkit import (
     ValidationError,
 )
 from crmkit.model import normalize_domain
+from crmkit.model.contact import Address
 
 T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
 
@@ -161,8 +162,12 @@ def test_with_email_phone_tags_and_consent(clock):
     withdrawn = opted.with_consent("email_marketing", False, source="unsubscribe link", clock=clock)
     assert not withdrawn.may_contact("email_marketing")
     consent = withdrawn.consent_for("email_marketing")
-    assert consent is not None
-    assert consent.at == T0 + dt.timedelta(days=3)
+    assert (consent.purpose, consent.granted, consent.at, consent.source) == (
+        ConsentPurpose.EMAIL_MARKETING,
+        False,
+        T0 + dt.timedelta(days=3),
+        "unsubscribe link",
+    )
 
 
 @pytest.mark.parametrize(
@@ -209,8 +214,9 @@ def test_deal_amount_and_first_stay(clock):
     assert deal.current_stay.stage == "prospecting"
     assert deal.current_stay.entered_at == T0
     assert deal.changed(amount="15000").amount == Money.of("15000", "EUR")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is a float") as info:
         Deal.create(name="x", pipeline="p", stage="s", amount=1.5, currency="EUR")  # type: ignore[arg-type]
+    assert info.value.fields == ("amount",)
     with pytest.raises(ValidationError, match="needs a currency"):
         Deal.create(name="x", pipeline="p", stage="s", amount="10")
     with pytest.raises(ValidationError, match="probability"):
@@ -332,3 +338,91 @@ def test_custom_values_are_typed_without_a_schema():
     with pytest.raises(ValidationError) as info:
         Contact.create(first_name="Ada", custom={"Bad Key": 1, "obj": object()})
     assert set(info.value.fields) == {"custom.Bad Key", "custom.obj"}
+
+
+def test_a_contact_with_only_a_last_name_is_accepted(clock):
+    """A last name alone is enough of a name; `name` is that last name."""
+    contact = Contact.create(last_name="Lovelace", clock=clock)
+    assert (contact.first_name, contact.last_name, contact.name) == (None, "Lovelace", "Lovelace")
+
+
+def test_a_contact_with_only_a_first_name_is_accepted(clock):
+    """A first name alone is enough of a name."""
+    assert Contact.create(first_name="Ada", clock=clock).name == "Ada"
+
+
+def test_a_contact_with_no_name_and_no_email_is_refused_naming_name(clock):
+    """With neither name nor email, the one problem is on the field ``name``."""
+    with pytest.raises(ValidationError) as info:
+        Contact.create(title="CTO", clock=clock)
+    assert info.value.fields == ("name",)
+
+
+def test_changed_checks_the_cross_field_rule_and_refuses_removing_the_only_name(clock):
+    """`changed(first_name=None)` on a contact known only by first name is refused on ``name``."""
+    ada = Contact.create(first_name="Ada", clock=clock)
+    with pytest.raises(ValidationError) as info:
+        ada.changed(first_name=None)
+    assert info.value.fields == ("name",)
+    assert ada.first_name == "Ada"
+
+
+def test_changed_may_drop_one_name_while_another_remains(clock):
+    """Removing the first name is fine when a last name (or an email) is left."""
+    ada = Contact.create(first_name="Ada", last_name="Lovelace", clock=clock)
+    assert ada.changed(first_name=None).name == "Lovelace"
+    mailed = Contact.create(first_name="Ada", email="ada@acme.de", clock=clock)
+    assert mailed.changed(first_name=None).name == "ada@acme.de"
+
+
+# -- found by mutation testing (mutmut over model/) -------------------------------------------
+
+
+def test_with_phone_puts_a_new_number_first_or_last_and_keeps_the_others(clock):
+    """Primary by default; ``primary=False`` appends; a number already there is not repeated."""
+    ada = Contact.create(first_name="Ada", phone="+49 30 901820", country="DE", clock=clock)
+    first = ada.with_phone("+49 30 1234567")
+    assert [p.e164 for p in first.phones] == ["+49301234567", "+4930901820"]
+    last = ada.with_phone("030 1234567", primary=False)
+    assert [p.e164 for p in last.phones] == ["+4930901820", "+49301234567"]
+    again = first.with_phone("+49 30 901820")
+    assert [p.e164 for p in again.phones] == ["+4930901820", "+49301234567"]
+
+
+def test_with_email_phone_and_consent_take_updated_at_from_the_given_clock(clock):
+    """Each `with_*` change stamps `updated_at` from its `clock` argument."""
+    ada = Contact.create(first_name="Ada", country="DE", clock=clock)
+    later = FixedClock(T0 + dt.timedelta(days=2))
+    assert ada.with_email("ada@acme.de", clock=later).updated_at == later.now()
+    assert ada.with_phone("+49 30 901820", clock=later).updated_at == later.now()
+    assert ada.with_consent("email_marketing", True, clock=later).updated_at == later.now()
+
+
+def test_an_address_is_parsed_from_its_parts_and_an_empty_one_is_none():
+    """Known parts make an `Address`; all parts empty gives None; a non-mapping is refused."""
+    assert Address.parse({"street": "Unter den Linden 1", "city": "Berlin"}) == Address(
+        street="Unter den Linden 1", city="Berlin"
+    )
+    assert Address.parse({"city": "  "}) is None
+    assert Address.parse({}) is None
+    with pytest.raises(ValidationError) as info:
+        Address.parse("Berlin", field="home")
+    assert [(p.field, p.reason) for p in info.value.problems] == [
+        ("home", "is not an address mapping")
+    ]
+
+
+def test_an_address_lists_every_unknown_part():
+    """Each unknown key is its own problem, named ``address.<key>``; good parts do not hide them."""
+    with pytest.raises(ValidationError) as info:
+        Address.parse({"street": "x", "planet": "Mars", "zip": "1"})
+    assert [(p.field, p.reason) for p in info.value.problems] == [
+        ("address.planet", "is not an address part"),
+        ("address.zip", "is not an address part"),
+    ]
+
+
+def test_changing_the_primary_email_keeps_the_other_addresses(clock):
+    """``changed(email=...)`` replaces only the primary; ``emails[1:]`` stay in order."""
+    ada = Contact.create(first_name="Ada", emails=["a@x.de", "b@x.de", "c@x.de"], clock=clock)
+    assert [str(e) for e in ada.changed(email="z@x.de").emails] == ["z@x.de", "b@x.de", "c@x.de"]

@@ -478,3 +478,43 @@ def test_fast_copies_equal_attrs_evolve_and_fall_back_for_validated_classes(deal
     with pytest.raises(ValueError, match="must be > 0"):
         evolver(Checked, ("x",))(Checked(1), x=0)
     assert builder(Checked) is Checked
+
+
+def test_each_stay_keeps_the_expected_close_the_deal_had_when_it_entered(clock):
+    """The first stay and each later one snapshot `expected_close`; leaving keeps the snapshot."""
+    deal = SALES.open_deal(name="Dated", expected_close="2026-06-30", clock=clock)
+    assert deal.stage_history[0].expected_close == dt.date(2026, 6, 30)
+    clock.advance(days=1)
+    moved = SALES.move(deal, "discovery", expected_close="2026-07-31", clock=clock).deal
+    first, second = moved.stage_history
+    assert (first.expected_close, first.left_at) == (dt.date(2026, 6, 30), clock.now())
+    assert second.expected_close == dt.date(2026, 7, 31)
+
+
+def test_a_deal_created_directly_snapshots_its_expected_close_in_the_first_stay(clock):
+    """`Deal.create` also writes `expected_close` into the first stay."""
+    deal = Deal.create(
+        name="D", pipeline="sales", stage="prospecting", expected_close="2026-09-01", clock=clock
+    )
+    assert deal.stage_history[0].expected_close == dt.date(2026, 9, 1)
+
+
+def test_reopen_checks_the_requirements_of_the_target_stage(deal, clock):
+    """Reopening a lost deal without an amount into `proposal` is refused, naming the amount."""
+    lost = SALES.move(deal, "closed_lost", lost_reason="timing", clock=clock).deal
+    clock.advance(days=3)
+    with pytest.raises(TransitionError) as info:
+        SALES.reopen(lost, "proposal", clock=clock)
+    assert info.value.unmet == ("amount is required",)
+    with pytest.raises(TransitionError) as info:
+        SALES.reopen(lost, "decision", clock=clock)
+    assert info.value.unmet == ("amount is required", "expected_close is required")
+
+
+def test_reopen_with_the_changes_that_meet_the_requirements_succeeds(deal, clock):
+    """The changes given to `reopen` count towards the target stage's requirements."""
+    lost = SALES.move(deal, "closed_lost", lost_reason="timing", clock=clock).deal
+    clock.advance(days=3)
+    reopened = SALES.reopen(lost, "proposal", amount="900", currency="EUR", clock=clock).deal
+    assert (reopened.stage, reopened.amount) == ("proposal", Money.of("900", "EUR"))
+    assert reopened.stage_history[-1].amount == Money.of("900", "EUR")

@@ -3,6 +3,7 @@ import json
 import math
 import uuid
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -137,6 +138,51 @@ def test_window_and_linear_decay():
     )
 
 
+@pytest.mark.parametrize(
+    ("age", "points"),
+    [
+        (dt.timedelta(days=7), 10.0),
+        (dt.timedelta(days=7, microseconds=1), 0.0),
+        (dt.timedelta(days=7, seconds=1), 0.0),
+        (dt.timedelta(days=6, hours=23), 10.0),
+    ],
+    ids=["exactly 7 days", "7 days and 1 us", "7 days and 1 s", "just inside"],
+)
+def test_window_decay_counts_an_activity_exactly_at_the_edge_in_value_and_score(age, points):
+    """A 7-day window keeps an activity exactly 7 days old, in `value` and `score` alike."""
+    model = EngagementModel(
+        [EngagementRule("visit", F("kind") == "web_visit", 10, decay=Window(7))]
+    )
+    visit = attrs.evolve(activity("web_visit"), occurred_at=T0 - age)
+    assert model.value([visit], T0) == points
+    score = model.score([visit], T0)
+    assert score.value == points
+    assert [line.points for line in score.contributions] == ([points] if points else [])
+
+
+def test_window_factor_is_1_up_to_and_including_the_last_instant_then_0():
+    """`Window(7).factor` is 1.0 at exactly 7 days of age and 0.0 just after."""
+    window = Window(7)
+    assert window.factor(0.0) == 1.0
+    assert window.factor(7 * 86_400.0) == 1.0
+    assert window.factor(7 * 86_400.0 + 1e-6) == 0.0
+
+
+def test_a_group_cap_line_is_scaled_by_the_total_cap_like_every_other_line():
+    """With total_cap 50 (scale 2), 20 raw points capped at 10 give a cap line of -20."""
+    model = EngagementModel(
+        [EngagementRule("open", F("outcome") == "opened", 4, "email")],
+        group_caps={"email": 10},
+        total_cap=50,
+    )
+    score = model.score([activity("email", "opened") for _ in range(5)], T0)
+    assert score.value == 20.0
+    caps = [c for c in score.contributions if c.kind is ContributionKind.GROUP_CAP]
+    assert [(c.label, c.points) for c in caps] == [("cap: email", -20.0)]
+    assert [c.points for c in score.contributions if c.rule == "open"] == [8.0] * 5
+    assert adds_up(score)
+
+
 def test_first_matching_rule_wins_and_unmatched_activities_score_nothing():
     model = EngagementModel(
         [
@@ -187,8 +233,9 @@ def test_bad_definitions_are_refused_with_every_problem():
 def test_decays_round_trip_through_dicts():
     for decay in (NoDecay(), Exponential(30), Linear(14, 0.5, True), Window(90)):
         assert decay_from_dict(decay.to_dict()) == decay
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is not a decay") as info:
         decay_from_dict({"type": "sometimes"})
+    assert info.value.fields == ("decay",)
 
 
 def test_the_default_model_round_trips_through_dict_json_and_toml():

@@ -118,8 +118,9 @@ def test_the_grade_matrix():
     assert GradeMatrix.from_toml(custom.to_toml()) == custom
     with pytest.raises(ValidationError, match="high first"):
         GradeMatrix(fit_thresholds=(40, 70))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="is not two thresholds") as info:
         GradeMatrix.from_dict({"fit_thresholds": [1, 2, 3]})
+    assert info.value.fields == ("fit_thresholds",)
 
 
 def test_the_lead_score_weighs_fit_and_engagement_and_keeps_both_visible():

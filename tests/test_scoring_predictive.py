@@ -1,4 +1,5 @@
 import datetime as dt
+import math
 import random
 
 import pytest
@@ -210,3 +211,44 @@ def test_quality_measures():
     assert QualityReport.from_dict(report.to_dict()) == report
     with pytest.raises(ValueError, match="both"):
         roc_auc([True], [0.3])
+
+
+def _counted_leads():
+    """4 converted (web 3, ads 1) and 6 unqualified leads (web 1, ads 4, one without a source)."""
+    clock = FixedClock(T0)
+    made = [("converted", "web")] * 3 + [("converted", "ads")]
+    made += [("unqualified", "web")] + [("unqualified", "ads")] * 4 + [("unqualified", None)]
+    return [
+        Lead.create(first_name=f"L{i}", source=source, status=status, clock=clock)
+        for i, (status, source) in enumerate(made)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alpha", "weight", "probability"),
+    [
+        # prior log(5/7); web: log((3+1)/(4+1*2)) - log((1+1)/(5+1*2)) = log(7/3); odds 5/3
+        (1.0, math.log(7 / 3), 5 / 8),
+        # prior log(6/8); web: log((3+2)/(4+2*2)) - log((1+2)/(5+2*2)) = log(15/8); odds 45/32
+        (2.0, math.log(15 / 8), 45 / 77),
+    ],
+    ids=["alpha 1", "alpha 2"],
+)
+def test_the_smoothed_naive_bayes_matches_a_hand_worked_example(alpha, weight, probability):
+    """P(v | c) = (n_c(v) + a) / (N_c + a * K): the weight and probability, worked by hand."""
+    m = WinProbabilityModel.for_leads(["source"], alpha=alpha, min_per_class=1)
+    m.fit(_counted_leads())
+    got = m.predict(Lead.create(first_name="new", source="web", clock=FixedClock(T0)))
+    [reason] = got.reasons
+    assert (reason.field, reason.value) == ("source", "web")
+    assert reason.weight == pytest.approx(weight, rel=1e-12)
+    assert got.probability == pytest.approx(probability, rel=1e-12)
+
+
+def test_a_value_never_seen_in_training_carries_no_evidence():
+    """An unknown source adds no reason: the probability is the smoothed prior, 5/12."""
+    m = WinProbabilityModel.for_leads(["source"], min_per_class=1)
+    m.fit(_counted_leads())
+    got = m.predict(Lead.create(first_name="new", source="fax", clock=FixedClock(T0)))
+    assert got.reasons == ()
+    assert got.probability == pytest.approx(5 / 12, rel=1e-12)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from crmkit import SegmentError
@@ -95,6 +95,10 @@ def test_before_and_after_a_day_or_an_instant():
     st.datetimes(dt.datetime(2024, 1, 1), dt.datetime(2026, 5, 14), timezones=st.just(UTC)),
     st.sampled_from([BusinessCalendar(), BERLIN, BusinessCalendar("America/New_York", 10)]),
 )
+@example(30, "day", dt.datetime(2026, 4, 14, tzinfo=UTC), BusinessCalendar())
+@example(30, "day", dt.datetime(2026, 4, 13, 23, 59, 59, 999_999, tzinfo=UTC), BusinessCalendar())
+@example(0, "day", dt.datetime(2026, 5, 13, 22, tzinfo=UTC), BERLIN)
+@example(1, "quarter", dt.datetime(2026, 1, 1, tzinfo=UTC), BusinessCalendar())
 def test_within_and_more_than_ago_split_the_past_exactly(amount, unit, value, calendar):
     within = compile_predicate(
         F("x").is_not_empty() & WithinLast("x", amount, unit), now=NOW, calendar=calendar
@@ -135,3 +139,49 @@ def test_calendar_and_units_are_checked():
     with pytest.raises(SegmentError):
         WithinLast("x", -1, "day")
     assert BusinessCalendar.from_dict(BERLIN.to_dict()) == BERLIN
+
+
+class _Row:
+    def __init__(self, x):
+        self.x = x
+
+
+@pytest.mark.parametrize(
+    ("value", "inside"),
+    [
+        (dt.date(2025, 12, 31), True),
+        (dt.date(2026, 1, 1), False),
+        (dt.datetime(2025, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC), True),
+        (dt.datetime(2026, 1, 1, tzinfo=UTC), False),
+    ],
+)
+def test_before_a_day_ends_at_the_start_of_that_day_for_dates_and_instants(value, inside):
+    """``before 2026-01-01`` holds for the last day and microsecond before it, never on it."""
+    test = compile_predicate(Before("x", dt.date(2026, 1, 1)), now=NOW)
+    assert test(_Row(value)) is inside
+
+
+def test_before_a_day_resolves_to_exact_bounds_in_the_calendar_zone():
+    """The span ends at the day's start in Berlin (23:00 UTC the evening before) and on that day."""
+    bounds = Before("x", dt.date(2026, 1, 1)).bounds(NOW, BERLIN)
+    assert (bounds.start, bounds.end, bounds.start_day, bounds.end_day) == (
+        None,
+        dt.datetime(2025, 12, 31, 23, tzinfo=UTC),
+        None,
+        dt.date(2026, 1, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "inside"),
+    [
+        (dt.date(2026, 1, 1), False),
+        (dt.date(2026, 1, 2), True),
+        (dt.datetime(2026, 1, 1, 23, 59, 59, 999_999, tzinfo=UTC), False),
+        (dt.datetime(2026, 1, 2, tzinfo=UTC), True),
+    ],
+)
+def test_after_a_day_starts_at_the_start_of_the_next_day(value, inside):
+    """``after 2026-01-01`` leaves that whole day out and takes the next day from its start."""
+    test = compile_predicate(After("x", dt.date(2026, 1, 1)), now=NOW)
+    assert test(_Row(value)) is inside

@@ -1,6 +1,8 @@
+import datetime as dt
 import decimal
 from decimal import Decimal
 
+import pendulum
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +17,8 @@ from crmkit import (
     ValidationError,
 )
 from crmkit.values.currencies import MINOR_UNITS
+from crmkit.values.money import parse_amount, parse_currency
+from crmkit.values.temporal import parse_day, parse_instant, parse_time_zone
 
 # -- email ---------------------------------------------------------------------------------
 
@@ -26,6 +30,20 @@ def test_email_keeps_original_and_normalises_domain():
     assert email.match_key == "ada@acme.de"
     assert (email.local_part, email.domain) == ("Ada", "acme.de")
     assert str(email) == "Ada@acme.de"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("Straße@Example.DE", "strasse@example.de"),
+        ("STRASSE@example.de", "strasse@example.de"),
+        ("ÖMER@acme.de", "ömer@acme.de"),
+        ("Ada@Acme.DE", "ada@acme.de"),
+    ],
+)
+def test_the_email_match_key_is_casefolded_not_just_lower_cased(text, key):
+    """``ß`` folds to ``ss``, so ``Straße@`` and ``STRASSE@`` share one match key."""
+    assert EmailAddress.parse(text).match_key == key
 
 
 def test_emails_are_equal_and_hash_alike_when_normalised_forms_are():
@@ -134,19 +152,24 @@ def test_money_refuses_floats_bools_and_bad_currencies_all_at_once():
         Money.of(0.1, "EURO")  # type: ignore[arg-type]
     assert info.value.fields == ("amount", "currency")
     assert "float" in str(info.value)
-    with pytest.raises(ValidationError):
-        Money.of(True, "EUR")  # type: ignore[arg-type]
-    with pytest.raises(ValidationError):
-        Money.of("NaN", "EUR")
-    with pytest.raises(ValidationError):
-        Money.of("12,5", "EUR")
+    for bad, reason in [
+        (True, "is a bool, not an amount"),
+        ("NaN", "is not a finite number"),
+        ("12,5", "is not a decimal number"),
+    ]:
+        with pytest.raises(ValidationError) as info:
+            Money.of(bad, "EUR")  # type: ignore[arg-type]
+        assert info.value.fields == ("amount",)
+        assert [p.reason for p in info.value.problems] == [reason]
 
 
 def test_money_constructor_validates_too():
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="must be a finite Decimal") as info:
         Money(1.5, "EUR")  # type: ignore[arg-type]
-    with pytest.raises(ValidationError):
+    assert info.value.fields == ("amount",)
+    with pytest.raises(ValidationError, match="is not an ISO 4217 currency code") as info:
         Money(Decimal(1), "eur")
+    assert info.value.fields == ("currency",)
 
 
 def test_money_arithmetic_and_ordering_within_one_currency():
@@ -160,6 +183,22 @@ def test_money_arithmetic_and_ordering_within_one_currency():
     assert a >= b
     assert sum([a, b]) == Money.of("10.30", "EUR")
     assert max([a, b]) == a
+
+
+def test_money_division_is_exact_not_floored():
+    """Division keeps the Decimal quotient: no flooring, negatives included."""
+    assert Money.of("10", "EUR") / 4 == Money.of("2.5", "EUR")
+    assert Money.of("-7", "EUR") / 2 == Money.of("-3.5", "EUR")
+    assert Money.of("1", "EUR") / Decimal(3) == Money(Decimal(1) / Decimal(3), "EUR")
+    assert Money.of("9", "JPY") / 3 == Money.of("3", "JPY")
+
+
+def test_money_division_refuses_floats_and_bools():
+    """Only an int or a Decimal divides Money."""
+    with pytest.raises(TypeError, match="divided by an int or a Decimal"):
+        Money.of("1", "EUR") / 2.0  # type: ignore[operator]
+    with pytest.raises(TypeError, match="divided by an int or a Decimal"):
+        Money.of("1", "EUR") / True
 
 
 def test_mixing_currencies_raises():
@@ -245,3 +284,125 @@ def test_activity_outcomes_cover_what_scoring_reads():
         "visited",
     }
     assert wanted <= {o.value for o in ActivityOutcome}
+
+
+# -- found by mutation testing (mutmut over values/) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda: parse_currency(5), ("currency", 5, "is not an ISO 4217 currency code")),
+        (
+            lambda: parse_currency("EURO"),
+            ("currency", "EURO", "is not an ISO 4217 currency code (e.g. 'EUR', 'USD')"),
+        ),
+        (lambda: parse_amount(True), ("amount", True, "is a bool, not an amount")),
+        (
+            lambda: parse_amount(0.5),
+            ("amount", 0.5, "is a float: give the amount as text or Decimal to keep it exact"),
+        ),
+        (lambda: parse_amount("12,5"), ("amount", "12,5", "is not a decimal number")),
+        (lambda: parse_amount([1]), ("amount", [1], "is not an amount (text, int or Decimal)")),
+        (lambda: parse_amount("Infinity"), ("amount", "Infinity", "is not a finite number")),
+        (lambda: Money(1.5, "EUR"), ("amount", 1.5, "must be a finite Decimal")),
+        (lambda: Money(Decimal(1), "eur"), ("currency", "eur", "is not an ISO 4217 currency code")),
+        (lambda: Money.of("x", "EUR", field="price"), ("price", "x", "is not a decimal number")),
+    ],
+    ids=[
+        "currency not text",
+        "unknown currency",
+        "bool",
+        "float",
+        "comma",
+        "list",
+        "infinite",
+        "constructor float",
+        "constructor lower-case currency",
+        "field named by caller",
+    ],
+)
+def test_money_errors_name_the_field_the_value_and_the_reason(make, problem):
+    """Each refusal is one problem with the field, the value as given and the exact reason."""
+    with pytest.raises(ValidationError) as info:
+        make()
+    assert [(p.field, p.value, p.reason) for p in info.value.problems] == [problem]
+
+
+def test_money_abs_and_truth():
+    """`abs` drops the sign and keeps the currency; only a zero amount is falsy."""
+    assert abs(Money.of("-2.50", "EUR")) == Money.of("2.5", "EUR")
+    assert abs(Money.of("3", "JPY")) == Money.of("3", "JPY")
+    assert bool(Money.zero("EUR")) is False
+    assert bool(Money.of("0.01", "EUR")) is True
+
+
+def test_money_multiplication_refuses_bools_and_floats_with_its_own_message():
+    """`Money * True` and `Money * 1.5` raise the Money TypeError, not Decimal's."""
+    for factor in (True, 1.5):
+        with pytest.raises(TypeError, match="multiplied by an int or a Decimal"):
+            Money.of("1", "EUR") * factor
+
+
+def test_priorities_compare_strictly_and_refuse_other_types():
+    """`<` and `>` are strict, `<=` and `>=` are not; comparing with a number raises TypeError."""
+    low, high = Priority.LOW, Priority.HIGH
+    assert (low < low, low <= low, low > low, low >= low) == (False, True, False, True)
+    assert (low < high, high > low, high <= low, low >= high) == (True, True, False, False)
+    for compare in (
+        lambda: low < 1,
+        lambda: low <= 1,
+        lambda: low > 1,
+        lambda: low >= 1,
+    ):
+        with pytest.raises(TypeError):
+            compare()
+
+
+def test_different_email_addresses_hash_apart():
+    """Hashes follow the normalised form, so different addresses spread over a set's buckets."""
+    hashes = {hash(EmailAddress.parse(f"user{i}@example.org")) for i in range(20)}
+    assert len(hashes) == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-03-01T09:00-05:00", dt.datetime(2026, 3, 1, 14, tzinfo=dt.UTC)),
+        ("2026-03-01T09:00+02:00", dt.datetime(2026, 3, 1, 7, tzinfo=dt.UTC)),
+        ("2026-03-01T09:00Z", dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)),
+    ],
+)
+def test_an_instant_with_an_offset_is_converted_to_utc(text, utc):
+    """A negative offset counts as explicit as a positive one or ``Z``."""
+    assert parse_instant(text, "at") == utc
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2026-03-01T09:00", "has no UTC offset: add one, e.g. '+02:00' or 'Z'"),
+        ("2026-03-01", "is not a date-time (it has no time)"),
+        (dt.datetime(2026, 3, 1), "is a naive datetime: give a time zone (crmkit stores UTC)"),
+    ],
+    ids=["text without offset", "a date", "naive datetime"],
+)
+def test_instants_without_a_time_zone_are_refused_naming_field_and_value(value, reason):
+    """Naive times are refused, with the field, the value as given and why."""
+    with pytest.raises(ValidationError) as info:
+        parse_instant(value, "at")
+    assert [(p.field, p.value, p.reason) for p in info.value.problems] == [("at", value, reason)]
+
+
+def test_time_zones_are_exact_iana_names():
+    """``Europe/Berlin`` is kept; a lower-cased name is refused naming the field and value."""
+    assert parse_time_zone("Europe/Berlin", "tz") == "Europe/Berlin"
+    with pytest.raises(ValidationError) as info:
+        parse_time_zone("europe/berlin", "tz")
+    assert [(p.field, p.value) for p in info.value.problems] == [("tz", "europe/berlin")]
+
+
+def test_a_pendulum_date_becomes_a_plain_date():
+    """A `date` subclass (pendulum's) comes back as the same day, as a plain `dt.date`."""
+    day = parse_day(pendulum.date(2026, 3, 1), "d")
+    assert (type(day), day) == (dt.date, dt.date(2026, 3, 1))

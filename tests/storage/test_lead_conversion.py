@@ -118,8 +118,9 @@ def test_a_failed_conversion_leaves_nothing_behind(store):
     # No person data: the company is created first, then the contact is refused.
     lead = _qualified_lead(store, first_name=None, last_name=None, email=None)
     with store.unit_of_work(actor="sam") as uow:
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match="give a first name, last name or email") as info:
             convert_lead(uow, lead, default_sales_pipeline())
+        assert info.value.fields == ("name",)
         assert uow.companies.count() == 0  # undone at once; the unit of work goes on
     assert _counts(store) == (0, 0, 0, 1)
     assert store.events() == []
@@ -151,3 +152,37 @@ def test_two_concurrent_moves_of_one_deal_one_wins(store):
     assert [s.stage for s in stored.stage_history] == ["prospecting", "discovery"]
     assert stored.stage_history[-1].moved_by == "ann"
     assert store.events()[-1].payload["by"] == "ann"
+
+
+def test_a_matched_contact_of_another_company_keeps_its_company(store):
+    """Converting links the contact found by email but never moves it to the lead's company."""
+    with store.unit_of_work(actor="sam") as uow:
+        navy = uow.companies.add(Company.create(name="US Navy", domain="navy.example"))
+        other = uow.companies.add(Company.create(name="Remington Rand", domain="rand.example"))
+        grace = uow.contacts.add(
+            Contact.create(first_name="Grace", email="grace@navy.example", company_id=other.id)
+        )
+    lead = _qualified_lead(store)
+    with store.unit_of_work(actor="sam") as uow:
+        done = convert_lead(uow, lead, default_sales_pipeline())
+    assert (done.contact.id, done.contact.company_id, done.contact.version) == (
+        grace.id,
+        other.id,
+        1,
+    )
+    assert (done.deal.company_id, done.deal.contact_ids) == (navy.id, (grace.id,))
+    with store.unit_of_work(readonly=True) as uow:
+        assert uow.contacts.get(grace.id).company_id == other.id
+    assert [h.action for h in store.history(grace.id)] == ["added"]
+
+
+def test_a_contact_is_matched_by_casefolded_email(store):
+    """``STRASSE@`` on the lead finds the contact stored as ``Straße@``: no duplicate."""
+    with store.unit_of_work(actor="sam") as uow:
+        known = uow.contacts.add(Contact.create(first_name="Erika", email="Straße@navy.example"))
+    lead = _qualified_lead(store, email="STRASSE@navy.example")
+    with store.unit_of_work(actor="sam") as uow:
+        done = convert_lead(uow, lead, default_sales_pipeline())
+    assert done.contact.id == known.id
+    assert not done.event.contact_created
+    assert _counts(store)[0] == 1

@@ -52,8 +52,11 @@ def test_scores_roll_back_with_their_unit_of_work(store):
         score_then_fail()
     with store.unit_of_work(readonly=True) as uow:
         assert uow.scores.get(ada.id, "engagement") is None
-    with store.unit_of_work() as uow, pytest.raises(ValidationError):
+    with store.unit_of_work() as uow, pytest.raises(ValidationError) as info:
         uow.scores.put_many([{"record_id": ada.id}])
+    assert [(p.field, p.reason) for p in info.value.problems] == [
+        ("scores", "row 0 is not a StoredScore")
+    ]
 
 
 def test_activities_stream_grouped_by_contact(store):
