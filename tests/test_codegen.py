@@ -13,7 +13,7 @@ from crmkit.codegen import generate
 from crmkit.conditions import F
 from crmkit.conditions.predicate import compile_predicate
 from crmkit.model.fast_records import builder, evolver
-from crmkit.storage.kinds import KINDS
+from crmkit.model.registry import KINDS
 from crmkit.storage.sql.dialect import SqliteDialect
 from crmkit.storage.sql.rows import RowCodec
 

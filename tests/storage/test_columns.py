@@ -11,9 +11,9 @@ import pytest
 import crmkit
 from crmkit import Activity, Company, Contact, Deal, FixedClock, Order, StoredScore
 from crmkit.errors import ValidationError
+from crmkit.model.registry import KINDS
 from crmkit.segments import parse, to_pandas, to_polars
 from crmkit.storage.columns import column_specs, plain_column_value
-from crmkit.storage.kinds import KINDS
 
 NOW = dt.datetime(2026, 5, 14, 10, 30, tzinfo=dt.UTC)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from crmkit.storage.kinds import KINDS
+from crmkit.model.registry import KINDS
 from crmkit.storage.postgres.dialect import PostgresDialect
 from crmkit.storage.sql import schema
 from crmkit.storage.sql.dialect import Dialect, SqliteDialect

@@ -57,15 +57,9 @@ from crmkit.conditions.tree import (
     StartsWith,
 )
 from crmkit.errors import SegmentError
-from crmkit.model.activity import Activity
-from crmkit.model.company import Company
-from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema, FieldType
-from crmkit.model.deal import Deal
 from crmkit.model.entity import Entity
-from crmkit.model.lead import Lead
-from crmkit.model.order import Order
-from crmkit.model.task import Task
+from crmkit.model.registry import KINDS, derived
 from crmkit.values.money import Money
 
 __all__ = [
@@ -83,18 +77,10 @@ __all__ = [
     "known_names",
 ]
 
-RECORD_TYPES: Mapping[str, type[Entity]] = types.MappingProxyType(
-    {
-        "contact": Contact,
-        "company": Company,
-        "lead": Lead,
-        "deal": Deal,
-        "activity": Activity,
-        "task": Task,
-        "order": Order,
-    }
+RECORD_TYPES: Mapping[str, type[Entity]] = derived(
+    lambda: {name: kind.cls for name, kind in KINDS.items()}
 )
-"""The kinds of record a segment can select, by name."""
+"""The kinds of record a segment can select, by name (from the registry of kinds)."""
 
 
 @attrs.frozen
@@ -115,52 +101,36 @@ class Relation:
     style: str
 
 
-RELATIONS: Mapping[str, Mapping[str, Relation]] = {
-    "contact": {"company": Relation("company", "company_id", "to_one")},
-    "company": {"parent": Relation("company", "parent_id", "to_one")},
-    "deal": {"company": Relation("company", "company_id", "to_one")},
-    "activity": {
-        "contact": Relation("contact", "contact_id", "to_one"),
-        "company": Relation("company", "company_id", "to_one"),
-        "deal": Relation("deal", "deal_id", "to_one"),
-    },
-    "task": {
-        "contact": Relation("contact", "contact_id", "to_one"),
-        "company": Relation("company", "company_id", "to_one"),
-        "deal": Relation("deal", "deal_id", "to_one"),
-    },
-    "order": {
-        "contact": Relation("contact", "contact_id", "to_one"),
-        "company": Relation("company", "company_id", "to_one"),
-    },
-}
-"""The records each kind points to (``company matches (...)``), by relation name."""
+def _relations() -> dict[str, dict[str, Relation]]:
+    found: dict[str, dict[str, Relation]] = {}
+    for name, kind in KINDS.items():
+        for ref in kind.refs:
+            if ref.relation is not None and not ref.many:
+                found.setdefault(name, {})[ref.relation] = Relation(ref.target, ref.field, "to_one")
+    return found
 
-COUNTED: Mapping[str, Mapping[str, Relation]] = {
-    "contact": {
-        "activities": Relation("activity", "contact_id", "fk"),
-        "orders": Relation("order", "contact_id", "fk"),
-        "tasks": Relation("task", "contact_id", "fk"),
-        "deals": Relation("deal", "contact_ids", "many_on_target"),
-    },
-    "company": {
-        "activities": Relation("activity", "company_id", "fk"),
-        "orders": Relation("order", "company_id", "fk"),
-        "tasks": Relation("task", "company_id", "fk"),
-        "deals": Relation("deal", "company_id", "fk"),
-        "contacts": Relation("contact", "company_id", "fk"),
-    },
-    "deal": {
-        "activities": Relation("activity", "deal_id", "fk"),
-        "tasks": Relation("task", "deal_id", "fk"),
-        "contacts": Relation("contact", "contact_ids", "many_on_subject"),
-    },
-    "lead": {
-        "activities": Relation("activity", "lead_id", "fk"),
-        "tasks": Relation("task", "lead_id", "fk"),
-    },
-}
-"""The records that point to each kind (``at least 3 activities``), by relation name."""
+
+def _counted() -> dict[str, dict[str, Relation]]:
+    found: dict[str, dict[str, Relation]] = {}
+    for name, kind in KINDS.items():
+        for ref in kind.refs:
+            if ref.many and ref.relation is not None:
+                found.setdefault(name, {})[ref.relation] = Relation(
+                    ref.target, ref.field, "many_on_subject"
+                )
+            if ref.counted_as is not None:
+                style = "many_on_target" if ref.many else "fk"
+                found.setdefault(ref.target, {})[ref.counted_as] = Relation(name, ref.field, style)
+    return found
+
+
+RELATIONS: Mapping[str, Mapping[str, Relation]] = derived(_relations)
+"""The records each kind points to (``company matches (...)``), by relation name: each
+reference of the registry with a `relation` name."""
+
+COUNTED: Mapping[str, Mapping[str, Relation]] = derived(_counted)
+"""The records that point to each kind (``at least 3 activities``), by relation name: each
+reference of the registry `counted_as` on its target, and each many-reference's `relation`."""
 
 FACT_FIELDS: Mapping[str, str] = {
     "last_activity_at": "timestamp",
@@ -171,7 +141,9 @@ FACT_FIELDS: Mapping[str, str] = {
 }
 """The derived facts a segment can read on contacts, companies, deals and leads."""
 
-_FACT_KINDS = frozenset({"contact", "company", "deal", "lead"})
+_FACT_KINDS: Mapping[str, bool] = derived(
+    lambda: {name: True for name, kind in KINDS.items() if kind.keeps_facts}
+)
 
 _CUSTOM_SHAPES = {
     FieldType.TEXT: "text",
@@ -234,13 +206,13 @@ def _shape_of(tp: Any) -> tuple[str, tuple[str, ...]]:
     return "json", ()
 
 
-_CORE_CACHE: dict[str, dict[str, FieldSpec]] = {}
+_CORE_CACHE: dict[type[Entity], dict[str, FieldSpec]] = {}
 
 
 def _core_fields(kind: str) -> dict[str, FieldSpec]:
-    found = _CORE_CACHE.get(kind)
+    cls = RECORD_TYPES[kind]
+    found = _CORE_CACHE.get(cls)
     if found is None:
-        cls = RECORD_TYPES[kind]
         hints = typing.get_type_hints(cls)
         found = {}
         for field in attrs.fields(cls):
@@ -259,8 +231,14 @@ def _core_fields(kind: str) -> dict[str, FieldSpec]:
                 found[f"{field.name}.currency"] = FieldSpec(
                     f"{field.name}.currency", "text", "column", field.name, "currency"
                 )
-        _CORE_CACHE[kind] = found
+        _CORE_CACHE[cls] = found
     return found
+
+
+def _has_emails(kind: str) -> bool:
+    """Whether records of the kind have email addresses (``email`` is their primary one)."""
+    found = KINDS.get(kind)
+    return found is not None and "emails" in found.side_tables
 
 
 def field_spec(kind: str, path: str, schema: CustomFieldSchema | None = None) -> FieldSpec | None:
@@ -274,7 +252,7 @@ def field_spec(kind: str, path: str, schema: CustomFieldSchema | None = None) ->
     core = _core_fields(kind)
     if path in core:
         return core[path]
-    if path == "email" and kind == "contact":
+    if path == "email" and _has_emails(kind):
         return FieldSpec("email", "text", "email", "emails")
     if path.startswith("custom."):
         key = path.removeprefix("custom.")
@@ -294,7 +272,7 @@ def field_spec(kind: str, path: str, schema: CustomFieldSchema | None = None) ->
 def known_names(kind: str, schema: CustomFieldSchema | None = None) -> list[str]:
     """Return every field name a segment over `kind` may use, for suggestions and docs."""
     names = list(_core_fields(kind))
-    if kind == "contact":
+    if _has_emails(kind):
         names.append("email")
     if kind in _FACT_KINDS:
         names.extend(FACT_FIELDS)

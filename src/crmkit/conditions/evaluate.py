@@ -25,6 +25,7 @@ from crmkit.conditions.predicate import ClosureCompiler, Predicate, PythonSource
 from crmkit.conditions.related import Related, RelatedCount
 from crmkit.conditions.tree import And, Condition, FieldCondition, Not, Or
 from crmkit.errors import SegmentError
+from crmkit.model.registry import KINDS
 from crmkit.values.money import Money
 
 __all__ = [
@@ -268,7 +269,8 @@ class _Evaluator:
 
     def predicate(self, condition: Condition, kind: str) -> Predicate:
         resolved = self.resolve(condition, kind)
-        virtual = frozenset({"email"}) if kind == "contact" else frozenset()
+        has_emails = kind in KINDS and "emails" in KINDS[kind].side_tables
+        virtual = frozenset({"email"}) if has_emails else frozenset()
         slow = SegmentClosureCompiler(self.now, self.calendar, virtual).compile(resolved)
         compiler = SegmentSourceCompiler(now=self.now, calendar=self.calendar, virtual=virtual)
         return compiler.build(resolved, slow)

@@ -24,22 +24,27 @@ from crmkit.conditions.tree import (
     register_dict_form,
 )
 from crmkit.errors import SegmentError
+from crmkit.model.registry import KINDS, derived
 
 __all__ = ["COUNTED_RELATIONS", "Related", "RelatedCount"]
 
-COUNTED_RELATIONS = {
-    "activity": "activities",
-    "activities": "activities",
-    "order": "orders",
-    "orders": "orders",
-    "deal": "deals",
-    "deals": "deals",
-    "contact": "contacts",
-    "contacts": "contacts",
-    "task": "tasks",
-    "tasks": "tasks",
-}
-"""The names a counted relation may be written with (singular or plural) → its name."""
+
+def _counted_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name, kind in KINDS.items():
+        for ref in kind.refs:
+            if ref.counted_as is not None:
+                names.setdefault(name, ref.counted_as)
+                names[ref.counted_as] = ref.counted_as
+            if ref.many and ref.relation is not None:
+                names.setdefault(ref.target, ref.relation)
+                names[ref.relation] = ref.relation
+    return dict(sorted(names.items()))
+
+
+COUNTED_RELATIONS: Mapping[str, str] = derived(_counted_names)
+"""The names a counted relation may be written with (singular or plural) → its name, from
+the registry of kinds (``activity`` and ``activities`` → ``activities``)."""
 
 
 def _relation(value: object) -> str:

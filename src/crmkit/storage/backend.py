@@ -20,8 +20,8 @@ from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
+from crmkit.model.registry import Kind
 from crmkit.model.rfm import RfmRow
-from crmkit.storage.kinds import Kind
 from crmkit.storage.protocol import HistoryEntry, RecordFacts, SavedSegment, StoredScore
 
 __all__ = [

@@ -19,8 +19,8 @@ from crmkit.errors import (
     ValidationError,
 )
 from crmkit.model.frozen_map import FrozenMap
+from crmkit.model.registry import Kind
 from crmkit.storage.backend import ColumnSpec
-from crmkit.storage.kinds import Kind
 from crmkit.storage.plain import field_types, to_plain
 from crmkit.values.money import Money
 
@@ -32,7 +32,6 @@ _FACT_COLUMNS: dict[str, tuple[str, Any]] = {
     "last_order_at": ("timestamp", None),
     "last_activity_at": ("timestamp", None),
 }
-_FACT_KINDS_WITH_FACTS = frozenset({"contact", "company", "deal", "lead"})
 _SCALAR_SHAPES: dict[Any, str] = {
     uuid.UUID: "uuid",
     str: "text",
@@ -61,7 +60,7 @@ def column_specs(kind: Kind, names: Sequence[str]) -> list[ColumnSpec]:
     for name in dict.fromkeys(names):
         if not isinstance(name, str):
             problems.append(Problem("names", name, "is not a column name"))
-        elif name.startswith("facts.") and kind.name in _FACT_KINDS_WITH_FACTS:
+        elif name.startswith("facts.") and kind.keeps_facts:
             fact = name.removeprefix("facts.")
             if fact not in _FACT_COLUMNS:
                 problems.append(

@@ -10,7 +10,7 @@ from crmkit.errors import (
     ValidationError,
 )
 from crmkit.model.custom_fields import CustomFieldSchema
-from crmkit.storage.kinds import KINDS
+from crmkit.model.registry import KINDS
 from crmkit.storage.protocol import (
     FieldChange,
 )

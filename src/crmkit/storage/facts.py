@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
-from crmkit.storage.kinds import Kind
+from crmkit.model.registry import KINDS, Kind, derived
 from crmkit.storage.protocol import (
     RecordFacts,
 )
@@ -28,8 +28,11 @@ COUNTED_ORDER_STATUSES: tuple[str, ...] = tuple(
 )
 """Orders in these statuses count in a record's facts; cancelled and refunded ones do not."""
 
-FEEDS_FACTS = frozenset({"activity", "order"})
-"""The kinds whose records move the facts of the records they link to."""
+FEEDS_FACTS: Mapping[str, bool] = derived(
+    lambda: {name: True for name, kind in KINDS.items() if kind.feeds_facts}
+)
+"""The kinds whose records move the facts of the records they link to (the registry's
+`feeds_facts`)."""
 
 _ZERO = Decimal(0)
 

@@ -27,6 +27,7 @@ from crmkit.model.company import Company
 from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
+from crmkit.model.registry import KINDS, Kind
 from crmkit.model.rfm import compute_rfm
 from crmkit.storage.backend import (
     ActivitySource,
@@ -38,7 +39,6 @@ from crmkit.storage.backend import (
     keyset_pages,
 )
 from crmkit.storage.columns import plain_column_value
-from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.plain import copy_plain
 from crmkit.storage.protocol import (
     FieldChange,
@@ -370,10 +370,9 @@ class _MemoryBackend:
     def _index(self, kind: Kind, old: Entity | None, new: Entity | None) -> None:
         """Keep the email, domain and reference indexes in step with a row change."""
         ident = (new or old).id  # type: ignore[union-attr]
-        if kind.name == "contact":
+        if "emails" in kind.side_tables:
             self._reindex(self._emails, _email_keys(old), _email_keys(new), ident)
-        elif kind.name == "company":
-            self._reindex(self._domains, _domain_keys(old), _domain_keys(new), ident)
+        self._reindex(self._domains, _domain_keys(old), _domain_keys(new), ident)
         before = {i for _r, i in kind.ref_ids(old)} if old else set()
         after = {i for _r, i in kind.ref_ids(new)} if new else set()
         self._reindex(self._refs, before, after, (kind.name, ident))

@@ -28,11 +28,11 @@ from crmkit.model.deal import Deal
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.order import Order
+from crmkit.model.registry import KINDS, Kind
 from crmkit.storage.backend import Backend
 from crmkit.storage.columns import column_specs
 from crmkit.storage.facts import FEEDS_FACTS, fact_record_ids
 from crmkit.storage.history import changes_between, stored_alike
-from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.protocol import (
     Progress,
     RecordFacts,
@@ -445,8 +445,9 @@ class OrderRepository(EntityRepository[Order]):
         See `crmkit.storage.protocol.OrderRepository.rfm`.
         """
         code = parse_currency(currency)
-        if by not in _RFM_BY:
-            raise ValidationError.single("by", by, "is not 'contact' or 'company'")
+        customers = tuple(ref.target for ref in self._kind.refs)  # who places orders
+        if by not in customers:
+            raise ValidationError.single("by", by, f"is not one of {', '.join(customers)}")
         if as_of is None:
             as_of = self._uow.clock.now()
         elif not isinstance(as_of, dt.datetime) or as_of.utcoffset() is None:
@@ -456,9 +457,6 @@ class OrderRepository(EntityRepository[Order]):
             RfmScore(ident, days, frequency, monetary, r, f, m, RfmGroup.of(r, f))
             for ident, days, frequency, monetary, r, f, m in rows
         ]
-
-
-_RFM_BY = ("contact", "company")
 
 
 def _check_paging(limit: int | None, batch_size: int) -> None:

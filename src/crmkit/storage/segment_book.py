@@ -13,7 +13,7 @@ from crmkit.errors import (
     NotFoundError,
     ValidationError,
 )
-from crmkit.storage.kinds import KINDS
+from crmkit.model.registry import KINDS
 from crmkit.storage.protocol import (
     MembershipDiff,
     SavedSegment,

@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import attrs
 
@@ -26,13 +26,18 @@ from crmkit.errors import (
     ValidationError,
 )
 from crmkit.model.activity import Activity
+from crmkit.model.company import Company
+from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
+from crmkit.model.deal import Deal
+from crmkit.model.entity import Entity
 from crmkit.model.lead import Lead
+from crmkit.model.order import Order
+from crmkit.model.registry import KINDS, Kind, kind_named
 from crmkit.model.task import Task
 from crmkit.storage.backend import Backend, PendingEvent, SegmentQuery
 from crmkit.storage.custom_field_registry import CustomFieldRegistry
 from crmkit.storage.facts import COUNTED_ORDER_STATUSES, compute_facts
-from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.plain import to_plain
 from crmkit.storage.protocol import (
     DomainEvent,
@@ -52,6 +57,15 @@ from crmkit.storage.segment_book import SegmentBook
 __all__ = ["BackendUnitOfWork"]
 
 T = TypeVar("T")
+
+# The repositories with an API of their own, by the entity class it serves; every other
+# kind gets an `EntityRepository`.
+_REPOSITORY_CLASSES: dict[type[Entity], type[EntityRepository[Any]]] = {
+    Contact: ContactRepository,
+    Company: CompanyRepository,
+    Deal: DealRepository,
+    Order: OrderRepository,
+}
 
 _CALENDAR_SETTING = "business_calendar"
 
@@ -83,13 +97,18 @@ class BackendUnitOfWork:
         self._events: list[PendingEvent] = []
         self._history_entries: list[HistoryEntry] = []
         self._schemas: dict[str, CustomFieldSchema | None] = {}
-        self.contacts = ContactRepository(self, KINDS["contact"])
-        self.companies = CompanyRepository(self, KINDS["company"])
-        self.leads: EntityRepository[Lead] = EntityRepository(self, KINDS["lead"])
-        self.deals = DealRepository(self, KINDS["deal"])
-        self.activities: EntityRepository[Activity] = EntityRepository(self, KINDS["activity"])
-        self.tasks: EntityRepository[Task] = EntityRepository(self, KINDS["task"])
-        self.orders = OrderRepository(self, KINDS["order"])
+        self._repositories: dict[str, EntityRepository[Any]] = {
+            name: _REPOSITORY_CLASSES.get(kind.cls, EntityRepository)(self, kind)
+            for name, kind in KINDS.items()
+        }
+        self._by_table = {kind.table: self._repositories[name] for name, kind in KINDS.items()}
+        self.contacts = cast(ContactRepository, self._repositories["contact"])
+        self.companies = cast(CompanyRepository, self._repositories["company"])
+        self.leads: EntityRepository[Lead] = self._repositories["lead"]
+        self.deals = cast(DealRepository, self._repositories["deal"])
+        self.activities: EntityRepository[Activity] = self._repositories["activity"]
+        self.tasks: EntityRepository[Task] = self._repositories["task"]
+        self.orders = cast(OrderRepository, self._repositories["order"])
         self.custom_fields = CustomFieldRegistry(self)
         self.scores = ScoreTable(self)
         self.segments = SegmentBook(self)
@@ -129,17 +148,22 @@ class BackendUnitOfWork:
         return SegmentQuery(binding, self.clock.now(), calendar)
 
     def repository(self, kind: str) -> EntityRepository[Any]:
-        """Return the repository of a kind by name (``"contact"`` → `contacts`)."""
-        repositories: dict[str, EntityRepository[Any]] = {
-            "contact": self.contacts,
-            "company": self.companies,
-            "lead": self.leads,
-            "deal": self.deals,
-            "activity": self.activities,
-            "task": self.tasks,
-            "order": self.orders,
-        }
-        return repositories[kind]
+        """Return the repository of a kind by name (``"contact"`` → `contacts`).
+
+        Every registered kind has one (`crmkit.model.registry`), also under its table name
+        as an attribute (``uow.notes`` for a kind whose table is ``notes``).
+
+        Raises:
+            ValidationError: When no kind has that name.
+        """
+        return self._repositories[kind_named(kind).name]
+
+    def __getattr__(self, name: str) -> EntityRepository[Any]:
+        """Return the repository of a registered kind by its table name (``uow.notes``)."""
+        by_table = self.__dict__.get("_by_table", {})
+        if name in by_table:
+            return by_table[name]  # type: ignore[no-any-return]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:

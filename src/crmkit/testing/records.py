@@ -24,6 +24,7 @@ from crmkit.model.deal import Deal, StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.lead import Lead, Qualification
 from crmkit.model.order import Order
+from crmkit.model.registry import KINDS as REGISTERED
 from crmkit.model.task import Task
 from crmkit.storage.protocol import Repository, Store, UnitOfWork
 from crmkit.values.enums import ForecastCategory, QualificationVerdict
@@ -50,38 +51,12 @@ START = dt.datetime(2025, 3, 14, 9, 26, 53, 589793, tzinfo=dt.UTC)
 CREATED_AT = dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=dt.UTC)
 """An explicit creation time (a leap day, with microseconds) given to maximal records."""
 
-KINDS: tuple[str, ...] = ("contact", "company", "lead", "deal", "activity", "task", "order")
-"""Every kind of record a store holds, by `Entity.KIND`."""
+KINDS: tuple[str, ...] = tuple(REGISTERED)
+"""Every built-in kind of record a store holds, by `Entity.KIND` (the registry's kinds when
+the testing kit was imported; the records below cover each of them)."""
 
-_REPOSITORIES = {
-    "contact": "contacts",
-    "company": "companies",
-    "lead": "leads",
-    "deal": "deals",
-    "activity": "activities",
-    "task": "tasks",
-    "order": "orders",
-}
-
-REFERENCES: tuple[tuple[str, str], ...] = (
-    ("contact", "company_id"),
-    ("company", "parent_id"),
-    ("lead", "converted_contact_id"),
-    ("lead", "converted_company_id"),
-    ("lead", "converted_deal_id"),
-    ("deal", "company_id"),
-    ("deal", "contact_ids"),
-    ("deal", "lead_id"),
-    ("activity", "contact_id"),
-    ("activity", "company_id"),
-    ("activity", "deal_id"),
-    ("activity", "lead_id"),
-    ("task", "contact_id"),
-    ("task", "company_id"),
-    ("task", "deal_id"),
-    ("task", "lead_id"),
-    ("order", "contact_id"),
-    ("order", "company_id"),
+REFERENCES: tuple[tuple[str, str], ...] = tuple(
+    (name, ref.field) for name in KINDS for ref in REGISTERED[name].refs
 )
 """Every (kind, field) that refers to another record; a store refuses dangling ones."""
 
@@ -118,7 +93,7 @@ FULL_CUSTOM: dict[str, CustomValue] = {
 
 def repository(uow: UnitOfWork, kind: str) -> Repository[Entity]:
     """Return the repository of `kind` (``"contact"`` → ``uow.contacts``)."""
-    return cast(Repository[Entity], getattr(uow, _REPOSITORIES[kind]))
+    return cast(Repository[Entity], getattr(uow, REGISTERED[kind].table))
 
 
 @attrs.frozen

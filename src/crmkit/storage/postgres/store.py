@@ -50,8 +50,8 @@ from psycopg_pool import ConnectionPool
 from crmkit.clock import Clock, resolve_clock
 from crmkit.errors import SchemaVersionError, StorageError, StoreOpenError
 from crmkit.model.entity import Entity
+from crmkit.model.registry import KINDS, Kind
 from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
-from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.open import redact_url
 from crmkit.storage.postgres.dialect import PostgresDialect, load_json
 from crmkit.storage.postgres.errors import (
@@ -62,7 +62,7 @@ from crmkit.storage.postgres.errors import (
 from crmkit.storage.postgres.url import PostgresUrl, parse_postgres_url
 from crmkit.storage.protocol import StoredScore
 from crmkit.storage.sql.backend import SqlBackend
-from crmkit.storage.sql.schema import SCHEMA_VERSION, apply_migrations, codecs
+from crmkit.storage.sql.schema import apply_migrations, codecs, newest_version
 from crmkit.storage.sql.store import SqlStore
 
 __all__ = ["PostgresStore"]
@@ -74,9 +74,9 @@ _OUTBOX_LOCK = 1
 
 _cursor_names = itertools.count(1)
 
-# The records facts belong to: every kind an activity or an order refers to.
+# The records facts belong to: every kind a kind that feeds facts refers to.
 _FACT_TABLES = sorted(
-    {KINDS[ref.target].table for name in ("activity", "order") for ref in KINDS[name].refs}
+    {KINDS[ref.target].table for kind in KINDS.values() if kind.feeds_facts for ref in kind.refs}
 )
 _LOCK_FACT_RECORDS = (
     "WITH "
@@ -377,11 +377,11 @@ class PostgresStore(SqlStore):
                     connection.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
                 connection.execute(sql.SQL("SET LOCAL search_path TO {}").format(schema))
                 version = self._schema_version(connection)
-                if version > SCHEMA_VERSION:
+                if version > newest_version():
                     connection.rollback()
                     raise SchemaVersionError(
                         f"{self.url}: schema {self.schema} has version {version}, newer than "
-                        f"this crmkit's {SCHEMA_VERSION}: upgrade crmkit to open it"
+                        f"this crmkit's {newest_version()}: upgrade crmkit to open it"
                     )
                 apply_migrations(connection.execute, self.dialect, version)
                 connection.commit()

@@ -1,7 +1,7 @@
 """One SQL transaction, for any DB-API driver, spelled through a `Dialect`.
 
 No value is ever formatted into SQL: values travel as parameters; table and column names come
-only from the model (`crmkit.storage.kinds`, the row codecs).
+only from the model (`crmkit.model.registry`, the row codecs).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
+from crmkit.model.registry import KINDS, Kind
 from crmkit.storage.backend import (
     ActivitySource,
     ColumnSpec,
@@ -28,7 +29,6 @@ from crmkit.storage.backend import (
     SegmentQuery,
     keyset_pages,
 )
-from crmkit.storage.kinds import KINDS, Kind
 from crmkit.storage.protocol import (
     FieldChange,
     HistoryEntry,
@@ -44,7 +44,6 @@ from crmkit.storage.sql.rows import RowCodec, StayCodec
 __all__ = ["SqlBackend", "read_events", "read_history"]
 
 _CHUNK = 5000  # ids per IN list: under SQLite's 32,766 parameters; get_many(1000) is one query
-_TAGGED = frozenset({"contact", "company", "deal", "lead"})
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -183,7 +182,8 @@ class SqlBackend:
 
     def _write_side_rows(self, kind: Kind, entities: Sequence[Entity]) -> None:
         uid = self._enc["uuid"]
-        if kind.name == "contact":
+        sides = kind.side_tables
+        if "emails" in sides:
             self._insert(
                 "contact_emails",
                 ("contact_id", "position", "match_key"),
@@ -193,18 +193,19 @@ class SqlBackend:
                     for i, email in enumerate(e.emails)  # type: ignore[attr-defined]
                 ],
             )
-        if kind.name in _TAGGED:
+        if "tags" in sides:
             self._insert(
                 "record_tags",
                 ("record_id", "kind", "tag"),
                 [(uid(e.id), kind.name, tag) for e in entities for tag in e.tags],  # type: ignore[attr-defined]
             )
-        if kind.name == "deal":
+        if "deal_contacts" in sides:
             self._insert(
                 "deal_contacts",
                 ("deal_id", "contact_id"),
                 [(uid(e.id), uid(c)) for e in entities for c in e.contact_ids],  # type: ignore[attr-defined]
             )
+        if "deal_stages" in sides:
             self._insert(
                 "deal_stages",
                 self.stays.names,
@@ -214,14 +215,16 @@ class SqlBackend:
     def _delete_side_rows(self, kind: Kind, entity_id: uuid.UUID) -> None:
         key = [self._uuid(entity_id)]
         p = self._p
-        if kind.name == "contact":
+        sides = kind.side_tables
+        if "emails" in sides:
             self._execute(f"DELETE FROM contact_emails WHERE contact_id = {p}", key)
-        if kind.name in _TAGGED:
+        if "tags" in sides:
             self._execute(
                 f"DELETE FROM record_tags WHERE record_id = {p} AND kind = {p}", [*key, kind.name]
             )
-        if kind.name == "deal":
+        if "deal_contacts" in sides:
             self._execute(f"DELETE FROM deal_contacts WHERE deal_id = {p}", key)
+        if "deal_stages" in sides:
             self._execute(f"DELETE FROM deal_stages WHERE deal_id = {p}", key)
 
     def replace(self, kind: Kind, entity: Entity, expected_version: int) -> bool:

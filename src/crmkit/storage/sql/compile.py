@@ -6,7 +6,7 @@ compiler in crmkit (`crmkit.conditions.ConditionCompiler`). What the SQL may hol
 
 - **values** only as parameters; relative dates arrive already resolved to bounds (the
   store's clock and business calendar, once per evaluation), never the database's ``now()``;
-- **names** only from the model: tables and columns from `crmkit.storage.kinds` and the
+- **names** only from the model: tables and columns from `crmkit.model.registry` and the
   bound field specs; custom-field keys and JSON paths travel as parameters too.
 
 The meaning is the one every evaluator holds (docs/segments.md): a condition on a missing
@@ -52,7 +52,7 @@ from crmkit.conditions.tree import (
     StartsWith,
 )
 from crmkit.errors import SegmentError
-from crmkit.storage.kinds import KINDS
+from crmkit.model.registry import KINDS
 from crmkit.storage.sql.dialect import Dialect
 from crmkit.values.money import Money
 

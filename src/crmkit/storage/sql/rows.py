@@ -24,7 +24,7 @@ from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.fast_records import builder
 from crmkit.model.frozen_map import FrozenMap
-from crmkit.storage.kinds import Kind
+from crmkit.model.registry import Kind
 from crmkit.storage.plain import (
     custom_from_plain,
     custom_to_plain,

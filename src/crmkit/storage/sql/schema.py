@@ -19,11 +19,18 @@ from typing import Any
 import attrs
 
 from crmkit.errors import StoreOpenError
-from crmkit.storage.kinds import KINDS
+from crmkit.model.registry import KINDS
 from crmkit.storage.sql.dialect import Dialect
 from crmkit.storage.sql.rows import RowCodec
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Refusal", "apply_migrations", "codecs"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Refusal",
+    "apply_migrations",
+    "codecs",
+    "newest_version",
+]
 
 Columns = tuple[tuple[str, str], ...]
 """A table's columns as (name, shape) pairs; shapes are `crmkit.storage.sql.dialect.SHAPES`."""
@@ -380,7 +387,16 @@ MIGRATIONS: tuple[Migration, ...] = (
 """Migration ``i`` takes a database from schema version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
-"""The schema version this crmkit writes."""
+"""The schema version this crmkit writes (its built-in kinds)."""
+
+
+def newest_version() -> int:
+    """Return the schema version stores migrate to: one per step in `MIGRATIONS`.
+
+    Stores read it when they open, so a kind added with its own migration step (appended to
+    `MIGRATIONS`, as a plug-in or a test does) is created in every store opened afterwards.
+    """
+    return len(MIGRATIONS)
 
 
 def _add_columns(table: str, columns: Columns) -> Migration:
@@ -400,7 +416,7 @@ def _add_columns(table: str, columns: Columns) -> Migration:
 def apply_migrations(
     execute: Callable[[str, Sequence[Any]], Any], dialect: Dialect, version: int
 ) -> None:
-    """Take a database from schema `version` to `SCHEMA_VERSION` and record the new version.
+    """Take a database from schema `version` to `newest_version()`; record the new version.
 
     Runs inside the caller's transaction (and lock); `execute(sql, params)` runs one
     statement and returns a cursor. A database already at the newest version is left
@@ -409,22 +425,26 @@ def apply_migrations(
     Raises:
         StoreOpenError: A step's `Refusal` found rows (the caller rolls back).
     """
+    newest = newest_version()
     for step in MIGRATIONS[version:]:
         for statement in step(dialect):
             if isinstance(statement, Refusal):
-                _check(execute, dialect, statement)
+                _check(execute, dialect, statement, newest)
             else:
                 execute(statement, ())
-    if version < SCHEMA_VERSION:
+    if version < newest:
         execute(
             "INSERT INTO crmkit_meta (key, value) VALUES ('schema_version', "
             f"{dialect.param}) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (str(SCHEMA_VERSION),),
+            (str(newest),),
         )
 
 
 def _check(
-    execute: Callable[[str, Sequence[Any]], Any], dialect: Dialect, refusal: Refusal
+    execute: Callable[[str, Sequence[Any]], Any],
+    dialect: Dialect,
+    refusal: Refusal,
+    newest: int,
 ) -> None:
     rows = execute(refusal.query, ()).fetchall()
     if rows:
@@ -432,5 +452,5 @@ def _check(
         named = "; ".join(f"{decode(r[0])} ({', '.join(map(str, r[1:]))})" for r in rows[:20])
         more = f" and {len(rows) - 20} more" if len(rows) > 20 else ""
         raise StoreOpenError(
-            f"cannot migrate to schema version {SCHEMA_VERSION}: {refusal.problem}: {named}{more}"
+            f"cannot migrate to schema version {newest}: {refusal.problem}: {named}{more}"
         )

@@ -28,7 +28,7 @@ from crmkit.errors import (
 )
 from crmkit.storage.sql.backend import SqlBackend
 from crmkit.storage.sql.dialect import SqliteDialect
-from crmkit.storage.sql.schema import SCHEMA_VERSION, apply_migrations, codecs
+from crmkit.storage.sql.schema import apply_migrations, codecs, newest_version
 from crmkit.storage.sql.store import SqlStore
 
 __all__ = ["SqliteStore", "translate_sqlite_error"]
@@ -314,7 +314,7 @@ class SqliteStore(SqlStore):
                 version = self._schema_version(connection)
                 connection.execute("ROLLBACK")
                 self._check_version(version)
-                if version == SCHEMA_VERSION:
+                if version == newest_version():
                     return
                 connection.execute("BEGIN IMMEDIATE")
                 version = self._schema_version(connection)  # another process may have migrated
@@ -329,10 +329,10 @@ class SqliteStore(SqlStore):
             connection.close()
 
     def _check_version(self, version: int) -> None:
-        if version > SCHEMA_VERSION:
+        if version > newest_version():
             raise SchemaVersionError(
                 f"{self.path} has schema version {version}, newer than this crmkit's "
-                f"{SCHEMA_VERSION}: upgrade crmkit to open it"
+                f"{newest_version()}: upgrade crmkit to open it"
             )
 
     @staticmethod
