@@ -183,10 +183,12 @@ def test_leads_learn_converted_versus_unqualified():
                 industry=industry,
                 employees=employees,
                 source=rnd.choice(SOURCES),
-                status="converted" if converted else "unqualified",
+                status="qualified" if converted else "unqualified",
                 clock=clock,
             )
         )
+        if converted:  # a new lead cannot start converted: only a conversion converts it
+            leads[-1] = leads[-1].changed(status="converted", converted_at=clock.now(), clock=clock)
     leads.append(Lead.create(first_name="open", clock=clock))  # ignored: still new
     m = WinProbabilityModel.for_leads(
         ["industry", "employees", "source"], bins={"employees": [10, 50, 250]}
