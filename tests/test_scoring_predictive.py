@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from crmkit import CrmkitError, FixedClock, Lead, ValidationError
+from crmkit import CrmkitError, Deal, FixedClock, Lead, ValidationError
 from crmkit.pipelines import default_renewal_pipeline, default_sales_pipeline
 from crmkit.scoring import (
     InsufficientDataError,
@@ -212,3 +212,30 @@ def test_quality_measures():
     assert QualityReport.from_dict(report.to_dict()) == report
     with pytest.raises(ValueError, match="both"):
         roc_auc([True], [0.3])
+
+
+def test_deals_that_all_closed_from_the_first_stage_predict_the_base_rate_there():
+    """60 won and 60 lost deals straight from the first stage: 0.5, not 0.18 (issue 11)."""
+    pipeline = default_sales_pipeline()
+    first = pipeline.open_stages[0].key
+    won_stage = next(iter(pipeline.won_stages)).key
+    lost_stage = next(iter(pipeline.lost_stages)).key
+    moment = FixedClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    deals = []
+    for i in range(120):
+        deal = Deal.create(
+            name=f"d{i}",
+            pipeline=pipeline.key,
+            stage=first,
+            amount="100",
+            currency="EUR",
+            expected_close="2026-02-01",
+            clock=moment,
+        )
+        target = won_stage if i % 2 else lost_stage
+        changes = {} if target == won_stage else {"lost_reason": "price"}
+        deals.append(pipeline.move(deal, target, clock=moment, **changes).deal)
+    model = WinProbabilityModel.for_deals([], pipelines=[pipeline])
+    model.fit(deals)
+    probe = Deal.create(name="open", pipeline=pipeline.key, stage=first, clock=moment)
+    assert model.predict(probe).probability == pytest.approx(0.5)
