@@ -138,13 +138,6 @@ def test_a_deal_amount_is_never_negative_and_zero_is_allowed():
     assert a_deal(amount="0", currency="EUR").amount.amount == 0
 
 
-def test_a_deal_amount_is_not_finer_than_the_currency_minor_unit():
-    """100.001 EUR is refused, 100.01 EUR is fine; yen have no minor unit."""
-    refused(lambda: a_deal(amount="100.001", currency="EUR"), "amount")
-    assert a_deal(amount="100.01", currency="EUR").amount.amount == Decimal("100.01")
-    refused(lambda: a_deal(amount="100.5", currency="JPY"), "amount")
-
-
 def test_orders_may_be_negative_and_unit_prices_finer_than_a_cent():
     """A refund is an order with a negative total; an SMS may cost 0.0125 EUR."""
     contact_id = a_deal().id

@@ -26,7 +26,6 @@ from crmkit.model.fields import (
     parse_user,
     required_text,
 )
-from crmkit.values.currencies import MINOR_UNITS
 from crmkit.values.enums import ForecastCategory
 from crmkit.values.money import Money
 
@@ -233,21 +232,10 @@ class Deal(Entity):
 
     def _problems(self) -> list[Problem]:
         problems = []
-        if self.amount is not None:
-            if self.amount.amount < 0:
-                problems.append(
-                    Problem("amount", self.amount, "is negative: a deal's amount is 0 or more")
-                )
-            places = MINOR_UNITS.get(self.amount.currency, 2)
-            exponent = self.amount.amount.as_tuple().exponent
-            if isinstance(exponent, int) and -exponent > places:
-                problems.append(
-                    Problem(
-                        "amount",
-                        self.amount,
-                        f"is finer than a {self.amount.currency} minor unit ({places} places)",
-                    )
-                )
+        if self.amount is not None and self.amount.amount < 0:
+            problems.append(
+                Problem("amount", self.amount, "is negative: a deal's amount is 0 or more")
+            )
         if self.closed_at is not None and self.closed_at < self.created_at:
             problems.append(Problem("closed_at", self.closed_at, "is before the deal was created"))
         return problems
