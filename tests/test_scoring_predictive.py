@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from crmkit import CrmkitError, FixedClock, Lead, ValidationError
+from crmkit import CrmkitError, Deal, FixedClock, Lead, ValidationError
 from crmkit.pipelines import default_renewal_pipeline, default_sales_pipeline
 from crmkit.scoring import (
     InsufficientDataError,
@@ -184,10 +184,12 @@ def test_leads_learn_converted_versus_unqualified():
                 industry=industry,
                 employees=employees,
                 source=rnd.choice(SOURCES),
-                status="converted" if converted else "unqualified",
+                status="qualified" if converted else "unqualified",
                 clock=clock,
             )
         )
+        if converted:  # a new lead cannot start converted: only a conversion converts it
+            leads[-1] = leads[-1].changed(status="converted", converted_at=clock.now(), clock=clock)
     leads.append(Lead.create(first_name="open", clock=clock))  # ignored: still new
     m = WinProbabilityModel.for_leads(
         ["industry", "employees", "source"], bins={"employees": [10, 50, 250]}
@@ -218,10 +220,15 @@ def _counted_leads():
     clock = FixedClock(T0)
     made = [("converted", "web")] * 3 + [("converted", "ads")]
     made += [("unqualified", "web")] + [("unqualified", "ads")] * 4 + [("unqualified", None)]
-    return [
-        Lead.create(first_name=f"L{i}", source=source, status=status, clock=clock)
-        for i, (status, source) in enumerate(made)
-    ]
+    leads = []
+    for i, (status, source) in enumerate(made):
+        lead = Lead.create(first_name=f"L{i}", source=source, clock=clock)
+        if status == "converted":  # only a conversion makes a converted lead
+            lead = lead.changed(status=status, converted_at=clock.now(), clock=clock)
+        else:
+            lead = lead.changed(status=status, clock=clock)
+        leads.append(lead)
+    return leads
 
 
 @pytest.mark.parametrize(
@@ -252,3 +259,30 @@ def test_a_value_never_seen_in_training_carries_no_evidence():
     got = m.predict(Lead.create(first_name="new", source="fax", clock=FixedClock(T0)))
     assert got.reasons == ()
     assert got.probability == pytest.approx(5 / 12, rel=1e-12)
+
+
+def test_deals_that_all_closed_from_the_first_stage_predict_the_base_rate_there():
+    """60 won and 60 lost deals straight from the first stage: 0.5, not 0.18 (issue 11)."""
+    pipeline = default_sales_pipeline()
+    first = pipeline.open_stages[0].key
+    won_stage = next(iter(pipeline.won_stages)).key
+    lost_stage = next(iter(pipeline.lost_stages)).key
+    moment = FixedClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    deals = []
+    for i in range(120):
+        deal = Deal.create(
+            name=f"d{i}",
+            pipeline=pipeline.key,
+            stage=first,
+            amount="100",
+            currency="EUR",
+            expected_close="2026-02-01",
+            clock=moment,
+        )
+        target = won_stage if i % 2 else lost_stage
+        changes = {} if target == won_stage else {"lost_reason": "price"}
+        deals.append(pipeline.move(deal, target, clock=moment, **changes).deal)
+    model = WinProbabilityModel.for_deals([], pipelines=[pipeline])
+    model.fit(deals)
+    probe = Deal.create(name="open", pipeline=pipeline.key, stage=first, clock=moment)
+    assert model.predict(probe).probability == pytest.approx(0.5)

@@ -96,10 +96,12 @@ def datasets(draw):
                 clock=clock,
             )
         )
+    # an outcome is drawn among those its kind can have (a call is never "opened")
+    pairs = [("email", None), ("email", "opened"), ("email", "sent"), ("call", None)]
+    pairs += [("meeting", None), ("meeting", "sent")]
     activities = [
         Activity.create(
-            kind=draw(st.sampled_from(["email", "call", "meeting"])),
-            outcome=draw(st.none() | st.sampled_from(["opened", "sent"])),
+            **dict(zip(("kind", "outcome"), draw(st.sampled_from(pairs)), strict=True)),
             occurred_at=draw(offsets),
             contact_id=draw(st.sampled_from(contacts)).id,
             clock=clock,

@@ -29,12 +29,18 @@ from typing import Any, ClassVar
 import attrs
 import pendulum
 
-from crmkit.conditions.constants import decode_constant, encode_constant, format_constant
+from crmkit.conditions.constants import (
+    check_moment,
+    decode_constant,
+    encode_constant,
+    format_constant,
+)
 from crmkit.conditions.tree import FieldCondition, register_leaf_op
 from crmkit.errors import SegmentError
 from crmkit.values.temporal import to_utc
 
 __all__ = [
+    "MAX_AMOUNTS",
     "UNITS",
     "After",
     "Before",
@@ -48,6 +54,9 @@ __all__ = [
 
 UNITS = ("day", "week", "month", "quarter", "year")
 """The calendar units of relative dates."""
+
+MAX_AMOUNTS = {"day": 366_000, "week": 52_200, "month": 12_000, "quarter": 4_000, "year": 1_000}
+"""How far back ``within`` / ``more than ... ago`` reach: about 1,000 years in every unit."""
 
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 _ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -176,6 +185,12 @@ def _amount(value: object) -> int:
     return value
 
 
+def _reach(instance: Any, _attribute: object, value: int) -> None:
+    limit = MAX_AMOUNTS[instance.unit]
+    if value > limit:
+        raise SegmentError(f"a relative date reaches back at most {limit} {instance.unit}s")
+
+
 def _plural(amount: int, unit: str) -> str:
     return f"{amount} {unit}" if amount == 1 else f"{amount} {unit}s"
 
@@ -185,7 +200,22 @@ class RelativeDate(FieldCondition):
     """The base of relative-date conditions: each resolves to `DateBounds`."""
 
     def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
-        """Return the span this condition names, seen from `now` in `calendar`."""
+        """Return the span this condition names, seen from `now` in `calendar`.
+
+        Raises:
+            SegmentError: When the span leaves the dates Python represents (years 1-9999).
+        """
+        try:
+            return self._bounds(now, calendar)
+        except (OverflowError, ValueError) as error:
+            if isinstance(error, SegmentError):
+                raise
+            raise SegmentError(
+                f"{self} seen from {now.isoformat()} leaves the representable dates"
+                f" (years 1 to 9999): {error}"
+            ) from None
+
+    def _bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
         raise NotImplementedError
 
 
@@ -200,10 +230,10 @@ class WithinLast(RelativeDate):
 
     kind: ClassVar[str] = "within"
     op: ClassVar[str] = "within"
-    amount: int = attrs.field(converter=_amount)
+    amount: int = attrs.field(converter=_amount, validator=_reach)
     unit: str = attrs.field(converter=_unit)
 
-    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+    def _bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
         """Return ``[start of day (today - amount units), now]``."""
         today = calendar.today(now)
         first = calendar.shift(today, self.unit, -self.amount)
@@ -232,10 +262,10 @@ class MoreThanAgo(RelativeDate):
 
     kind: ClassVar[str] = "more_than_ago"
     op: ClassVar[str] = "more than ago"
-    amount: int = attrs.field(converter=_amount)
+    amount: int = attrs.field(converter=_amount, validator=_reach)
     unit: str = attrs.field(converter=_unit)
 
-    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+    def _bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
         """Return ``(-inf, start of day (today - amount units))``."""
         last = calendar.shift(calendar.today(now), self.unit, -self.amount)
         return DateBounds(None, calendar.start_of_day(last), None, last)
@@ -272,7 +302,7 @@ class InPeriod(RelativeDate):
         """``this`` or ``last``, as in the dict form."""
         return self.which
 
-    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+    def _bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
         """Return the period's ``[first day, first day of the next period)``."""
         first = calendar.period_start(calendar.today(now), self.unit)
         if self.which == "last":
@@ -294,8 +324,8 @@ def _moment(value: object) -> dt.date:
     if isinstance(constant, dt.datetime):
         if constant.tzinfo is None or constant.utcoffset() is None:
             raise SegmentError(f"{value!r} is a naive datetime: give a time zone")
-        return to_utc(constant)
-    return dt.date(constant.year, constant.month, constant.day)
+        return check_moment(to_utc(constant))
+    return check_moment(dt.date(constant.year, constant.month, constant.day))
 
 
 @attrs.frozen
@@ -310,7 +340,7 @@ class Before(RelativeDate):
     op: ClassVar[str] = "before"
     value: dt.date = attrs.field(converter=_moment)
 
-    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+    def _bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
         """Return everything before the day or instant."""
         if isinstance(self.value, dt.datetime):
             return DateBounds(None, self.value, None, calendar.today(self.value))
@@ -335,7 +365,7 @@ class After(RelativeDate):
     op: ClassVar[str] = "after"
     value: dt.date = attrs.field(converter=_moment)
 
-    def bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+    def _bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
         """Return everything after the day or instant."""
         if isinstance(self.value, dt.datetime):
             day_after = calendar.today(self.value) + dt.timedelta(days=1)

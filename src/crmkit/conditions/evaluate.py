@@ -21,6 +21,7 @@ import attrs
 
 from crmkit.conditions.binding import COUNTED, RELATIONS, Binding, FactTest, ScoreTest
 from crmkit.conditions.dates import BusinessCalendar
+from crmkit.conditions.limits import check_nesting
 from crmkit.conditions.predicate import ClosureCompiler, Predicate, PythonSourceCompiler
 from crmkit.conditions.related import Related, RelatedCount
 from crmkit.conditions.tree import And, Condition, FieldCondition, Not, Or
@@ -253,7 +254,11 @@ def segment_predicate(
         source: Where related records, facts and scores come from.
         now: The instant relative dates are resolved from (the store's clock).
         calendar: The business calendar (UTC, calendar year by default).
+
+    Raises:
+        SegmentError: When the segment nests deeper than `crmkit.conditions.limits` allows.
     """
+    check_nesting(binding.condition)
     return _Evaluator(binding, source, now, calendar or BusinessCalendar()).predicate(
         binding.condition, binding.kind
     )

@@ -191,18 +191,27 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
         return test
 
     def visit_in(self, node: In) -> Predicate:
-        """Compile ``field in [...]`` / ``not in``."""
-        path, values, negated = node.field, node.values, node.negated
-        numeric = any(_is_number(v) for v in values)
+        """Compile ``field in [...]`` / ``not in``.
+
+        A Money value equals Money of its currency; a number equals a Money value's amount
+        in any currency (as `Compare` does), so ``amount in (100 EUR, 100)`` holds for 100
+        in every currency.
+        """
+        path, negated = node.field, node.negated
+        numbers = tuple(v for v in node.values if _is_number(v))
+        others = tuple(v for v in node.values if not _is_number(v))
         get = self.getter(path)
 
         def test(record: object) -> bool:
             found = get(record)
             if found is None:
                 return False
-            if numeric and isinstance(found, Money):
-                found = found.amount
-            hit = any(_equal(found, v) for v in values)
+            if isinstance(found, Money):
+                hit = any(_equal(found, v) for v in others) or any(
+                    _equal(found.amount, v) for v in numbers
+                )
+            else:
+                hit = any(_equal(found, v) for v in node.values)
             return not hit if negated else hit
 
         return test
@@ -387,12 +396,21 @@ class PythonSourceCompiler(ConditionCompiler[str]):
         return f"((x := {access}) is not None and x {op} {value})"
 
     def visit_in(self, node: In) -> str:
-        """Compile ``field in [...]`` / ``not in``."""
+        """Compile ``field in [...]`` / ``not in`` (Money as `ClosureCompiler.visit_in`)."""
+        numbers = tuple(v for v in node.values if _is_number(v))
+        if numbers and any(isinstance(v, Money) for v in node.values):
+            money = self.constant(frozenset(v for v in node.values if isinstance(v, Money)))
+            amounts = self.constant(frozenset(numbers))
+            hit = f"(x in {money} or x.amount in {amounts})"
+            return (
+                f"((x := {self.access(node.field)}) is not None and x.__class__ is _Money"
+                f" and {'not ' if node.negated else ''}{hit})"
+            )
         values: tuple[Constant, ...] | frozenset[Constant] = node.values
         if all(isinstance(v, Hashable) for v in node.values):
             values = frozenset(node.values)
         name = self.constant(values)
-        view = self._number_view(any(_is_number(v) for v in node.values))
+        view = self._number_view(bool(numbers))
         op = "not in" if node.negated else "in"
         return f"((x := {self.access(node.field)}) is not None and {view} {op} {name})"
 

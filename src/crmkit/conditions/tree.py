@@ -23,6 +23,7 @@ import attrs
 
 from crmkit.conditions.constants import (
     Constant,
+    check_text,
     decode_constant,
     encode_constant,
     format_constant,
@@ -237,7 +238,7 @@ class Contains(FieldCondition):
 def _text(value: object) -> str:
     if not isinstance(value, str):
         raise SegmentError(f"starts_with needs text, not {value!r}")
-    return value
+    return check_text(value)
 
 
 @attrs.frozen
@@ -262,7 +263,7 @@ class StartsWith(FieldCondition):
 def _tag(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SegmentError(f"a tag is non-blank text, not {value!r}")
-    return value.strip().lower()
+    return check_text(value.strip().lower())
 
 
 @attrs.frozen

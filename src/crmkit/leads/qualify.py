@@ -36,6 +36,7 @@ from crmkit.leads.rules import Rule, RuleKind
 from crmkit.model.lead import Lead, Qualification
 from crmkit.values.enums import QualificationVerdict
 from crmkit.values.money import Money
+from crmkit.values.temporal import require_instance, require_instant
 
 __all__ = ["LEAD_FIELDS", "QualificationResult", "Qualifier", "RuleOutcome"]
 
@@ -216,8 +217,13 @@ class Qualifier:
             lead: The lead.
             now: The moment of judgement (timeline rule, `decided_at`); from `clock` if None.
             clock: Where "now" comes from when `now` is None.
+
+        Raises:
+            ValidationError: Naming ``lead`` or ``now`` when they are not a Lead and an aware
+                datetime.
         """
-        at = resolve_clock(clock).now() if now is None else now
+        require_instance(lead, Lead, "lead")
+        at = resolve_clock(clock).now() if now is None else require_instant(now, "now")
         outcomes = []
         missing: dict[str, None] = {}
         decisive_missing = False

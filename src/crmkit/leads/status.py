@@ -30,6 +30,7 @@ from crmkit.clock import Clock
 from crmkit.errors import TransitionError
 from crmkit.model.lead import Lead
 from crmkit.values.enums import LeadStatus
+from crmkit.values.temporal import require_instance
 
 __all__ = ["LEAD_MOVES", "allowed_lead_moves", "move_lead"]
 
@@ -76,7 +77,9 @@ def move_lead(
     Raises:
         TransitionError: For an unknown status, a move the table does not allow, or a
             missing (or misplaced) reason.
+        ValidationError: Naming ``lead`` when it is not a Lead.
     """
+    require_instance(lead, Lead, "lead")
     try:
         target = LeadStatus(to)
     except ValueError:

@@ -35,6 +35,47 @@ def _required_kind(value: object, field: str) -> ActivityKind:
     return kind
 
 
+_MESSAGE_OUTCOMES = frozenset(
+    {
+        ActivityOutcome.SENT,
+        ActivityOutcome.DELIVERED,
+        ActivityOutcome.OPENED,
+        ActivityOutcome.CLICKED,
+        ActivityOutcome.REPLIED,
+        ActivityOutcome.BOUNCED,
+        ActivityOutcome.UNSUBSCRIBED,
+    }
+)
+_SESSION_OUTCOMES = frozenset(
+    {ActivityOutcome.CANCELLED, ActivityOutcome.RESCHEDULED, ActivityOutcome.COMPLETED}
+)
+OUTCOMES_BY_KIND: Mapping[ActivityKind, frozenset[ActivityOutcome]] = {
+    ActivityKind.EMAIL: _MESSAGE_OUTCOMES,
+    ActivityKind.SMS: _MESSAGE_OUTCOMES,
+    ActivityKind.SOCIAL: _MESSAGE_OUTCOMES | {ActivityOutcome.VISITED},
+    ActivityKind.CHAT: _MESSAGE_OUTCOMES | {ActivityOutcome.CONNECTED, ActivityOutcome.COMPLETED},
+    ActivityKind.CALL: _SESSION_OUTCOMES
+    | {
+        ActivityOutcome.CONNECTED,
+        ActivityOutcome.NO_ANSWER,
+        ActivityOutcome.VOICEMAIL,
+        ActivityOutcome.BUSY,
+        ActivityOutcome.HELD,
+        ActivityOutcome.NO_SHOW,
+    },
+    ActivityKind.MEETING: _SESSION_OUTCOMES
+    | {
+        ActivityOutcome.HELD,
+        ActivityOutcome.NO_SHOW,
+        ActivityOutcome.CONNECTED,
+        ActivityOutcome.SENT,
+    },
+    ActivityKind.FORM: frozenset({ActivityOutcome.SUBMITTED, ActivityOutcome.VISITED}),
+    ActivityKind.WEB_VISIT: frozenset({ActivityOutcome.VISITED, ActivityOutcome.CLICKED}),
+}
+"""The outcomes each kind of activity can have; a note may have any (it records anything)."""
+
+
 @attrs.frozen(kw_only=True)
 class Activity(Entity):
     """One interaction with a customer, and what came of it; scoring and segments read these.
@@ -158,15 +199,26 @@ class Activity(Entity):
         )
 
     def _problems(self) -> list[Problem]:
+        problems = []
         if not (self.contact_id or self.company_id or self.deal_id or self.lead_id):
-            return [
+            problems.append(
                 Problem(
                     "contact_id",
                     None,
                     "is missing: an activity relates to a contact, company, deal or lead",
                 )
-            ]
-        return []
+            )
+        allowed = OUTCOMES_BY_KIND.get(self.kind)
+        if self.outcome is not None and allowed is not None and self.outcome not in allowed:
+            names = ", ".join(sorted(o.value for o in allowed))
+            problems.append(
+                Problem(
+                    "outcome",
+                    self.outcome.value,
+                    f"cannot come of a {self.kind.value}: one of {names}",
+                )
+            )
+        return problems
 
     @property
     def related_ids(self) -> tuple[uuid.UUID, ...]:

@@ -161,6 +161,15 @@ def _check_key(_instance: object, _attribute: object, value: str) -> None:
         )
 
 
+def _field_type(value: object) -> FieldType:
+    if isinstance(value, FieldType):
+        return value
+    if isinstance(value, str) and value in FieldType.__members__.values():
+        return FieldType(value)
+    choices = ", ".join(t.value for t in FieldType)
+    raise ValidationError.single("type", value, f"is not a field type: one of {choices}")
+
+
 @attrs.frozen
 class CustomField:
     """The declaration of one custom field.
@@ -176,7 +185,7 @@ class CustomField:
     """
 
     key: str = attrs.field(validator=_check_key)
-    type: FieldType = attrs.field(converter=FieldType)
+    type: FieldType = attrs.field(converter=_field_type)
     label: str = ""
     required: bool = False
     default: CustomValue | None = None

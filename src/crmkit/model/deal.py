@@ -232,6 +232,10 @@ class Deal(Entity):
 
     def _problems(self) -> list[Problem]:
         problems = []
+        if self.amount is not None and self.amount.amount < 0:
+            problems.append(
+                Problem("amount", self.amount, "is negative: a deal's amount is 0 or more")
+            )
         if self.closed_at is not None and self.closed_at < self.created_at:
             problems.append(Problem("closed_at", self.closed_at, "is before the deal was created"))
         return problems

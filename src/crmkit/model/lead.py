@@ -221,8 +221,15 @@ class Lead(Entity):
             clock: Where "now" comes from.
 
         Raises:
-            ValidationError: Listing every problem; needs a name, an email or a company.
+            ValidationError: Listing every problem; needs a name, an email or a company;
+                ``status="converted"`` is refused (only `convert_lead` converts a lead).
         """
+        if status in (LeadStatus.CONVERTED, LeadStatus.CONVERTED.value):
+            raise ValidationError.single(
+                "status",
+                status,
+                "needs a conversion: a new lead cannot start converted (use convert_lead)",
+            )
         values = {
             "source": source,
             "status": status,

@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import attrs
 
+from crmkit.errors import Problem, ValidationError
+
 __all__ = ["RfmGroup", "RfmRow", "RfmScore", "compute_rfm", "rfm_quantile"]
 
 RfmRow = tuple[uuid.UUID, int, int, Decimal, int, int, int]
@@ -47,9 +49,18 @@ class RfmGroup(enum.StrEnum):
 
     @classmethod
     def of(cls, r: int, f: int) -> RfmGroup:
-        """Return the group of a recency score `r` and a frequency score `f` (1 to 5 each)."""
-        if not (1 <= r <= 5 and 1 <= f <= 5):
-            raise ValueError(f"RFM scores run from 1 to 5, not r={r}, f={f}")
+        """Return the group of a recency score `r` and a frequency score `f` (1 to 5 each).
+
+        Raises:
+            ValidationError: Naming ``r`` or ``f`` when it is not a whole number 1 to 5.
+        """
+        problems = [
+            Problem(name, value, "is not an RFM score (a whole number from 1 to 5)")
+            for name, value in (("r", r), ("f", f))
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5
+        ]
+        if problems:
+            raise ValidationError(problems)
         return _RFM_GRID[r - 1][f - 1]
 
 

@@ -13,6 +13,7 @@ from crmkit.model.activity import Activity
 from crmkit.model.deal import Deal
 from crmkit.pipelines.pipeline import Pipeline
 from crmkit.values.enums import ActivityOutcome, ForecastCategory
+from crmkit.values.temporal import require_instance, require_instant
 
 __all__ = ["DEFAULT_FOLLOW_UP_DAYS", "FAILED_OUTCOMES", "CallStatus", "call_status"]
 
@@ -73,6 +74,11 @@ def call_status(
     Raises:
         KeyError: When the deal's stage is not in the pipeline.
     """
+    require_instance(deal, Deal, "deal")
+    require_instance(pipeline, Pipeline, "pipeline")
+    if latest_activity is not None:
+        require_instance(latest_activity, Activity, "latest_activity")
+    now = require_instant(now, "now")
     stage = pipeline.stage(deal.stage)
     if deal.closed_at is not None or stage.is_closed:
         return CallStatus.CLOSED

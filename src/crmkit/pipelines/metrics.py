@@ -14,6 +14,7 @@ import attrs
 
 from crmkit.model.deal import Deal
 from crmkit.pipelines.pipeline import Pipeline
+from crmkit.values.temporal import require_instance, require_instant
 
 __all__ = [
     "StageConversion",
@@ -32,7 +33,13 @@ def time_in_current_stage(deal: Deal, now: dt.datetime) -> dt.timedelta:
     """How long the deal has been in its current stage, up to `now` (zero without history).
 
     A closed deal's last stay never ends, so for it this is the time since it closed.
+
+    Raises:
+        ValidationError: Naming ``deal`` or ``now`` when they are not a Deal and an aware
+            datetime.
     """
+    require_instance(deal, Deal, "deal")
+    now = require_instant(now, "now")
     stay = deal.current_stay
     if stay is None:
         return dt.timedelta(0)
@@ -43,7 +50,13 @@ def time_in_stages(deal: Deal, now: dt.datetime) -> dict[str, dt.timedelta]:
     """Total time spent in each stage, summed over every stay (the open stay up to `now`).
 
     Stages are listed in the order the deal first entered them.
+
+    Raises:
+        ValidationError: Naming ``deal`` or ``now`` when they are not a Deal and an aware
+            datetime.
     """
+    require_instance(deal, Deal, "deal")
+    now = require_instant(now, "now")
     totals: dict[str, dt.timedelta] = {}
     for stay in deal.stage_history:
         spent = (stay.left_at or now) - stay.entered_at
@@ -52,7 +65,14 @@ def time_in_stages(deal: Deal, now: dt.datetime) -> dict[str, dt.timedelta]:
 
 
 def days_open(deal: Deal, now: dt.datetime) -> float:
-    """Days from the deal's creation until it closed, or until `now` while it is open."""
+    """Days from the deal's creation until it closed, or until `now` while it is open.
+
+    Raises:
+        ValidationError: Naming ``deal`` or ``now`` when they are not a Deal and an aware
+            datetime.
+    """
+    require_instance(deal, Deal, "deal")
+    now = require_instant(now, "now")
     end = deal.closed_at or now
     return (end - deal.created_at).total_seconds() / _DAY
 
@@ -146,7 +166,7 @@ def stale_deals(
     or None means none) and the moment it entered its current stage: moving a deal counts
     as activity. Stages without `rotting_days` never rot; closed deals never rot.
     """
-    now_ts = now.timestamp()
+    now_ts = require_instant(now, "now").timestamp()
     stale = []
     for deal in deals:
         if (

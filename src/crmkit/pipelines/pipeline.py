@@ -30,6 +30,7 @@ from crmkit.model.fast_records import builder, evolver
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.pipelines.events import Moved, StageChanged
 from crmkit.pipelines.stage import DEAL_FIELDS, Stage, describe_requirement
+from crmkit.values.temporal import require_instance
 
 __all__ = ["DEAL_FIELDS", "Pipeline"]
 
@@ -278,8 +279,10 @@ class Pipeline:
         Raises:
             TransitionError: For an unknown stage, a closed deal, a move the pipeline does
                 not allow, or unmet requirements (all listed in `unmet`).
-            ValidationError: When `changes` are not valid deal values.
+            ValidationError: When `deal` is not a Deal (naming ``deal``) or `changes` are
+                not valid deal values.
         """
+        require_instance(deal, Deal, "deal")
         targets = self._moves.get(deal.stage)
         if targets is None or to not in targets or deal.pipeline != self.key or deal.closed_at:
             self._refuse(deal, to)

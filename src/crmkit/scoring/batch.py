@@ -31,6 +31,7 @@ from crmkit.scoring.breakdown import Score
 from crmkit.scoring.engagement import EngagementModel
 from crmkit.scoring.fit import FitModel
 from crmkit.storage.protocol import Progress, Store, StoredScore, UnitOfWork
+from crmkit.values.temporal import require_instant
 
 __all__ = ["BatchResult", "RecordKind", "score_engagement", "score_fit", "score_records"]
 
@@ -146,7 +147,7 @@ def score_engagement(
         How many records were scored, and how many of them had no activity.
     """
     _check(kind, batch_size)
-    at = as_of if as_of is not None else resolve_clock(clock).now()
+    at = require_instant(as_of, "as_of") if as_of is not None else resolve_clock(clock).now()
     now = at.timestamp()
     empty = 0
     with store.unit_of_work(readonly=True) as reader:
@@ -190,7 +191,7 @@ def score_fit(
         actor: Who the score writes are attributed to.
     """
     _check(kind, batch_size)
-    at = as_of if as_of is not None else resolve_clock(clock).now()
+    at = require_instant(as_of, "as_of") if as_of is not None else resolve_clock(clock).now()
     with store.unit_of_work(readonly=True) as reader:
         writer = _Writer(store, batch_size, _count(reader, kind), progress, actor)
         batch: list[Entity] = []
@@ -246,7 +247,7 @@ def score_records(
         actor: Who the score writes are attributed to.
     """
     _check(kind, batch_size)
-    at = as_of if as_of is not None else resolve_clock(clock).now()
+    at = require_instant(as_of, "as_of") if as_of is not None else resolve_clock(clock).now()
     with store.unit_of_work(readonly=True) as reader:
         writer = _Writer(store, batch_size, _count(reader, kind), progress, actor)
         for record in _records(reader, kind, batch_size):

@@ -51,6 +51,7 @@ from crmkit.scoring.definition_text import (
     condition_field,
     number_field,
 )
+from crmkit.values.temporal import require_instant
 
 __all__ = [
     "ACTIVITY_FIELDS",
@@ -301,7 +302,7 @@ class EngagementModel(DefinitionText):
             activities: The record's activities, in any order.
             as_of: The instant to score for; later activities are left out.
         """
-        return self._kernel.value(activities, as_of.timestamp())
+        return self._kernel.value(activities, require_instant(as_of, "as_of").timestamp())
 
     def value_at(self, activities: Iterable[Activity], as_of: float) -> float:
         """Return the score as of a POSIX timestamp: the batch path (no datetime maths).
@@ -323,7 +324,7 @@ class EngagementModel(DefinitionText):
             A `Score` whose lines name each scored activity and rule, each capped group,
             and the total cap or the floor at 0 when they applied.
         """
-        return self._kernel.explain(activities, as_of)
+        return self._kernel.explain(activities, require_instant(as_of, "as_of"))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the model as plain data."""

@@ -16,7 +16,10 @@ down (< 0), in log odds.
 **Stages.** For deals the stage is a field too, counted so that the probability rises as a
 deal advances: a won deal counts as won in every open stage of its pipeline, a lost one as
 lost in every open stage up to the furthest it reached (from its `stage_history`, in the
-pipeline's stage order).
+pipeline's stage order). The stage's term is not a likelihood ratio but the win rate of the
+deals that reached the stage against the base rate, ``log((won_s + a) / (lost_s + a)) -
+log((won + a) / (lost + a))``: every deal reached the first stage, so there the term is 0
+and a deal in the first stage is predicted at the base rate (with the other fields).
 
 **Tables.** One count table per pipeline (or per any field named by `group_by`, such as
 ``team``) plus one over everything; a record is predicted from its group's table when that
@@ -531,11 +534,19 @@ class WinProbabilityModel(DefinitionText):
             pair = values.get(value) if values else None
             if pair is None or values is None:
                 continue
-            won_total, lost_total = table.totals[field]
-            k = len(values)
-            weight = math.log((pair[0] + alpha) / (won_total + alpha * k)) - math.log(
-                (pair[1] + alpha) / (lost_total + alpha * k)
-            )
+            if field == STAGE:
+                # P(won | reached the stage) against the base rate: every deal reached the
+                # first stage, so it carries no evidence (the likelihood ratio would count
+                # won deals once per stage and push the first stage far below the base rate)
+                weight = math.log((pair[0] + alpha) / (pair[1] + alpha)) - math.log(
+                    (table.won + alpha) / (table.lost + alpha)
+                )
+            else:
+                won_total, lost_total = table.totals[field]
+                k = len(values)
+                weight = math.log((pair[0] + alpha) / (won_total + alpha * k)) - math.log(
+                    (pair[1] + alpha) / (lost_total + alpha * k)
+                )
             reasons.append(Reason(field, value, weight))
             log_odds += weight
         reasons.sort(key=lambda r: -abs(r.weight))

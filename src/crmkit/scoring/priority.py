@@ -46,6 +46,7 @@ from crmkit.scoring.definition_text import (
 )
 from crmkit.values.enums import Priority
 from crmkit.values.money import Money
+from crmkit.values.temporal import require_instant
 
 __all__ = [
     "FactorResult",
@@ -371,7 +372,13 @@ class PriorityPolicy(DefinitionText):
             engagement: The record's engagement score.
             last_touch: When it was last touched (`RecordFacts.last_activity_at`).
             pipeline: The deal's pipeline, for the stage probability.
+
+        Raises:
+            ValidationError: Naming the argument: a record that is not a Deal or Lead, a
+                naive or missing `as_of` or `last_touch`, a probability outside 0..1 or an
+                engagement outside 0..100.
         """
+        _check_assess(record, as_of, probability, engagement, last_touch)
         inputs = _inputs(record, as_of, probability, engagement, last_touch, pipeline)
         total_weight = sum(f.weight for f in self.factors)
         results = []
@@ -434,6 +441,36 @@ def _number(value: Money | Decimal | float | int | None) -> float | None:
     if value is None:
         return None
     return float(value.amount if isinstance(value, Money) else value)
+
+
+def _check_assess(
+    record: object,
+    as_of: object,
+    probability: object,
+    engagement: object,
+    last_touch: object,
+) -> None:
+    if not isinstance(record, Deal | Lead):
+        raise ValidationError.single("record", record, "is not a Deal or a Lead")
+    problems: list[Problem] = []
+    for name, value in (("as_of", as_of), ("last_touch", last_touch)):
+        if value is None and name == "last_touch":
+            continue
+        try:
+            require_instant(value, name)
+        except ValidationError as error:
+            problems.extend(error.problems)
+    for name, value, high in (("probability", probability, 1.0), ("engagement", engagement, 100.0)):
+        if value is None or isinstance(value, Score):
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0.0 <= value <= high
+        ):
+            problems.append(Problem(name, value, f"is not a number from 0 to {high:g}"))
+    if problems:
+        raise ValidationError(problems)
 
 
 def _inputs(

@@ -23,8 +23,22 @@ from decimal import Decimal, InvalidOperation
 import attrs
 
 from crmkit.conditions.binding import bind
-from crmkit.conditions.constants import Constant
-from crmkit.conditions.dates import UNITS, After, Before, InPeriod, MoreThanAgo, WithinLast
+from crmkit.conditions.constants import Constant, check_moment, check_number, check_text
+from crmkit.conditions.dates import (
+    MAX_AMOUNTS,
+    UNITS,
+    After,
+    Before,
+    InPeriod,
+    MoreThanAgo,
+    WithinLast,
+)
+from crmkit.conditions.limits import (
+    MAX_INTEGER,
+    MAX_NESTING,
+    MAX_RELATED_NESTING,
+    nesting,
+)
 from crmkit.conditions.related import COUNTED_RELATIONS, Related, RelatedCount
 from crmkit.conditions.tree import (
     And,
@@ -66,8 +80,9 @@ _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\\x00-\x1f]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<date>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}))?)
-  | (?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2}
+        (?:[T\ ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2}))?)
+  | (?P<number>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
   | (?P<op>==|!=|<>|<=|>=|=|<|>)
   | (?P<punct>[()\[\],])
@@ -109,6 +124,8 @@ _FIELD_WORDS = (
     "matches",
 )
 _START_WORDS = ("not", "has tag", "at least", "at most", "exactly", "no", "count")
+_CURRENCY_SHAPE = re.compile("[A-Z]{3}")
+_KEYWORDS = frozenset({"and", "or", "not"})
 
 
 def tokenize(text: str) -> list[Token]:
@@ -192,6 +209,40 @@ class _Parser:
         self.tokens = tokens
         self.index = 0
         self.fields: dict[str, int] = {}
+        self.depth = 0
+
+    # -- nesting ---------------------------------------------------------------------------
+
+    def open_level(self, token: Token) -> None:
+        """Enter one level of nesting (``(``, ``not``, ``matches (``, ``where``, ``count(``)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _error(
+                self.text,
+                token.position,
+                f"nesting deeper than {MAX_NESTING} levels (each '(', 'not', 'matches (',"
+                " 'where' and 'count(' opens one)",
+            )
+
+    def close_level(self) -> None:
+        self.depth -= 1
+
+    def checked(self, condition: Condition, token: Token) -> Condition:
+        """Refuse a node nesting deeper than the limits, at the token that starts it."""
+        depth, related = nesting(condition)
+        if depth > MAX_NESTING:
+            raise _error(
+                self.text,
+                token.position,
+                f"nesting deeper than {MAX_NESTING} levels of and, or, not and related records",
+            )
+        if related > MAX_RELATED_NESTING:
+            raise _error(
+                self.text,
+                token.position,
+                f"related records nested deeper than {MAX_RELATED_NESTING} levels",
+            )
+        return condition
 
     # -- token helpers ---------------------------------------------------------------------
 
@@ -245,28 +296,36 @@ class _Parser:
         return condition
 
     def or_expr(self) -> Condition:
+        start = self.current
         items = [self.and_expr()]
         while self.accept("or"):
             items.append(self.and_expr())
-        return items[0] if len(items) == 1 else Or(items)
+        return items[0] if len(items) == 1 else self.checked(Or(items), start)
 
     def and_expr(self) -> Condition:
+        start = self.current
         items = [self.not_expr()]
         while self.accept("and"):
             items.append(self.not_expr())
-        return items[0] if len(items) == 1 else And(items)
+        return items[0] if len(items) == 1 else self.checked(And(items), start)
 
     def not_expr(self) -> Condition:
+        token = self.current
         if self.accept("not"):
-            return Not(self.not_expr())
+            self.open_level(token)
+            inner = self.not_expr()
+            self.close_level()
+            return self.checked(Not(inner), token)
         return self.primary()
 
     def primary(self) -> Condition:
         token = self.current
         if token.type == "punct" and token.text == "(":
             self.advance()
+            self.open_level(token)
             inner = self.or_expr()
             self.expect_punct(")", "to close the '(' opened before")
+            self.close_level()
             return inner
         if token.type != "name":
             self.fail("expected a field name or a condition", words=_START_WORDS)
@@ -279,17 +338,17 @@ class _Parser:
         ):
             self.advance()
             op = ">=" if self.advance().text.lower() == "least" else "<="
-            return self.counted(op, self.integer("after 'at least' / 'at most'"))
+            return self.counted(op, self.integer("after 'at least' / 'at most'"), token)
         if self.is_word("exactly") and self.peek().type == "number":
             self.advance()
-            return self.counted("==", self.integer("after 'exactly'"))
+            return self.counted("==", self.integer("after 'exactly'"), token)
         if (
             self.is_word("no")
             and self.peek().type == "name"
             and self.peek().text in COUNTED_RELATIONS
         ):
             self.advance()
-            return self.counted("==", 0)
+            return self.counted("==", 0, token)
         if self.is_word("count") and self.peek().type == "punct" and self.peek().text == "(":
             return self.count_form()
         return self.field_condition()
@@ -304,23 +363,33 @@ class _Parser:
         self.advance()
         return token.text
 
-    def counted(self, op: str, value: int) -> Condition:
+    def counted(self, op: str, value: int, start: Token) -> Condition:
         relation = self.relation()
-        where = self.primary() if self.accept("where") else None
-        return RelatedCount(relation, where, op, value)
+        where_token = self.current
+        where = None
+        if self.accept("where"):
+            self.open_level(where_token)
+            where = self.primary()
+            self.close_level()
+        return self.checked(RelatedCount(relation, where, op, value), start)
 
     def count_form(self) -> Condition:
-        self.advance()
+        start = self.advance()
         self.expect_punct("(", "after 'count'")
+        self.open_level(start)
         relation = self.relation()
         where = self.or_expr() if self.accept("where") else None
         self.expect_punct(")", "to close 'count('")
+        self.close_level()
         op_token = self.current
         if op_token.type != "op":
             self.fail("expected a comparison (=, !=, <, <=, >, >=) after 'count(...)'")
         self.advance()
-        return RelatedCount(
-            relation, where, _COMPARE[op_token.text], self.integer("after the comparison")
+        return self.checked(
+            RelatedCount(
+                relation, where, _COMPARE[op_token.text], self.integer("after the comparison")
+            ),
+            start,
         )
 
     def field_condition(self) -> Condition:
@@ -374,13 +443,18 @@ class _Parser:
             self.advance()
             if self.accept("the"):
                 self.expect_word("last", "after 'within the'")
+            amount_token = self.current
             amount = self.integer("after 'within'")
-            return WithinLast(field, amount, self.unit())
+            unit = self.unit()
+            self.check_amount(amount, unit, amount_token)
+            return WithinLast(field, amount, unit)
         if word == "more":
             self.advance()
             self.expect_word("than", "after 'more'")
+            amount_token = self.current
             amount = self.integer("after 'more than'")
             unit = self.unit()
+            self.check_amount(amount, unit, amount_token)
             self.expect_word("ago", f"after 'more than {amount} {unit}s'")
             return MoreThanAgo(field, amount, unit)
         if word in ("before", "after"):
@@ -396,14 +470,24 @@ class _Parser:
             return InPeriod(field, word, self.unit())
         if word == "matches":
             self.advance()
-            self.expect_punct("(", "after 'matches'")
+            self.open_level(self.expect_punct("(", "after 'matches'"))
             inner = self.or_expr()
             self.expect_punct(")", "to close 'matches ('")
+            self.close_level()
             if "." in field:
                 self.fail("'matches' follows a relation name such as 'company'", token)
-            return Related(field, inner)
+            return self.checked(Related(field, inner), token)
         self.fail(f"expected an operator after {field!r}", words=_FIELD_WORDS)
         raise AssertionError  # pragma: no cover - fail raises
+
+    def check_amount(self, amount: int, unit: str, token: Token) -> None:
+        """Refuse a relative date reaching further back than `MAX_AMOUNTS` allows."""
+        if amount > MAX_AMOUNTS[unit]:
+            raise _error(
+                self.text,
+                token.position,
+                f"a relative date reaches back at most {MAX_AMOUNTS[unit]} {unit}s",
+            )
 
     def unit(self) -> str:
         token = self.current
@@ -421,14 +505,40 @@ class _Parser:
         if token.type != "number" or not token.text.isdigit():
             self.fail(f"expected a whole number {after}")
         self.advance()
-        return int(token.text)
+        value = int(token.text)
+        if value > MAX_INTEGER:
+            raise _error(
+                self.text,
+                token.position,
+                f"{token.text} is beyond the largest whole number conditions hold ({MAX_INTEGER})",
+            )
+        return value
 
     def string(self, after: str) -> str:
         token = self.current
         if token.type != "string":
             self.fail(f"expected quoted text {after}")
         self.advance()
-        return _string(token.text)
+        return self.text_of(token)
+
+    def text_of(self, token: Token) -> str:
+        """The text a string token holds; a bad escape or a lone surrogate at its position."""
+        try:
+            value = _string(token.text)
+        except json.JSONDecodeError as error:
+            at = self.text.rfind("\\", token.position, token.position + error.pos + 1)
+            reason = (
+                "invalid \\u escape: give four hex digits (\\u00e9)"
+                if "uXXXX" in error.msg
+                else 'invalid escape: use \\\\, \\", \\/, \\b, \\f, \\n, \\r, \\t'
+                " or \\u and four hex digits"
+            )
+            raise _error(self.text, at if at >= 0 else token.position, reason) from None
+        try:
+            check_text(value)
+        except SegmentError as error:
+            raise _error(self.text, token.position, str(error)) from None
+        return value
 
     def values(self) -> list[Constant]:
         opening = self.current
@@ -447,10 +557,14 @@ class _Parser:
         token = self.current
         if token.type == "string":
             self.advance()
-            return _string(token.text)
+            return self.text_of(token)
         if token.type == "number":
             self.advance()
             number = _number(token.text)
+            try:
+                check_number(number)
+            except SegmentError as error:
+                raise _error(self.text, token.position, str(error)) from None
             following = self.current
             if following.type == "name" and following.text in MINOR_UNITS:
                 self.advance()
@@ -458,10 +572,28 @@ class _Parser:
                     return Money.of(Decimal(token.text), following.text)
                 except (ValidationError, InvalidOperation):
                     self.fail("expected an amount of money", token)
+            if (
+                following.type == "name"
+                and _CURRENCY_SHAPE.fullmatch(following.text)
+                and following.text.lower() not in _KEYWORDS
+            ):
+                raise _error(
+                    self.text,
+                    following.position,
+                    f"unknown currency {following.text!r}: give an ISO 4217 code such as EUR",
+                )
             return number
         if token.type == "date":
             self.advance()
-            return _moment(token.text)
+            try:
+                return check_moment(_moment(token.text))
+            except ValueError as error:  # SegmentError is a ValueError too
+                reason = (
+                    error.args[0]
+                    if isinstance(error, SegmentError)
+                    else f"{token.text} is not a valid date: {error}"
+                )
+                raise _error(self.text, token.position, reason) from None
         if self.is_word("true") or self.is_word("false"):
             self.advance()
             return token.text.lower() == "true"

@@ -13,7 +13,14 @@ import pendulum
 from crmkit.clock import to_utc
 from crmkit.errors import ValidationError
 
-__all__ = ["parse_day", "parse_instant", "parse_time_zone", "to_utc"]
+__all__ = [
+    "parse_day",
+    "parse_instant",
+    "parse_time_zone",
+    "require_instance",
+    "require_instant",
+    "to_utc",
+]
 
 
 def parse_instant(value: object, field: str) -> dt.datetime:
@@ -46,6 +53,31 @@ def parse_instant(value: object, field: str) -> dt.datetime:
             )
         return to_utc(parsed)
     raise ValidationError.single(field, value, "is not a date-time")
+
+
+def require_instant(value: object, field: str) -> dt.datetime:
+    """Return an aware `datetime` argument in UTC; refuse text, naive datetimes and the rest.
+
+    Args:
+        value: The argument (``now``, ``as_of``).
+        field: Its name, for the error.
+
+    Raises:
+        ValidationError: Naming `field`, for anything but an aware datetime.
+    """
+    if not isinstance(value, dt.datetime):
+        raise ValidationError.single(field, value, "is not a datetime (give an aware datetime)")
+    return parse_instant(value, field)
+
+
+def require_instance(value: object, kind: type, field: str) -> None:
+    """Refuse an argument that is not a `kind` (a `Deal`, a `Lead`) with a typed error.
+
+    Raises:
+        ValidationError: Naming `field` and the class expected.
+    """
+    if not isinstance(value, kind):
+        raise ValidationError.single(field, value, f"is not a {kind.__name__}")
 
 
 def _has_explicit_offset(text: str) -> bool:

@@ -35,6 +35,7 @@ from crmkit.conditions.compiler import ConditionCompiler
 from crmkit.conditions.constants import Constant
 from crmkit.conditions.dates import BusinessCalendar, RelativeDate
 from crmkit.conditions.evaluate import fact_default_holds, score_default_holds
+from crmkit.conditions.limits import check_nesting, nesting
 from crmkit.conditions.related import Related, RelatedCount
 from crmkit.conditions.text import ASCII_WHITESPACE, fold_ascii
 from crmkit.conditions.tree import (
@@ -69,6 +70,10 @@ Expr = tuple[str, bool]
 """A compiled condition: its SQL and whether it can be NULL."""
 
 _MARK = re.compile("\x00(\\d+)\x00")
+_CHUNK = 64
+"""AND / OR chains longer than this are grouped: SQLite's expression depth stays far from 1000."""
+_REORDER_DEPTH = 4
+"""Nested deeper than this, AND / OR put their deepest item first (see `_ordered`)."""
 _SQL_OPS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _FACT_COLUMNS = {
     "last_activity_at": "timestamp",
@@ -195,6 +200,11 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         """Whether a multi-choice custom value is empty."""
         raise NotImplementedError
 
+    def in_list(self, view: str, values: list[Any], negated: bool) -> Expr:
+        """``view IN (values)``, or ``NOT IN``: one parameter per value."""
+        marks = ", ".join(self.p(v) for v in values)
+        return f"({view} {'NOT IN' if negated else 'IN'} ({marks}))", True
+
     def encode_family(self, family: str, value: Any) -> Any:
         """A constant as a parameter compared with `custom_value` of its family."""
         if family == "number":
@@ -222,17 +232,24 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
 
     def visit_and(self, node: And) -> Expr:
         """``(a AND b ...)``."""
-        parts = self._children(node.items, len(node.items) > 1)
-        return "(" + " AND ".join(sql for sql, _ in parts) + ")", any(n for _, n in parts)
+        parts = self._children(_ordered(node), len(node.items) > 1)
+        return _chain(" AND ", [sql for sql, _ in parts]), any(n for _, n in parts)
 
     def visit_or(self, node: Or) -> Expr:
         """``(a OR b ...)``."""
-        parts = self._children(node.items, False)
-        return "(" + " OR ".join(sql for sql, _ in parts) + ")", any(n for _, n in parts)
+        parts = self._children(_ordered(node), False)
+        return _chain(" OR ", [sql for sql, _ in parts]), any(n for _, n in parts)
 
     def visit_not(self, node: Not) -> Expr:
-        """The complement: NULL (a missing value) counts as false before negating."""
+        """The complement: NULL (a missing value) counts as false before negating.
+
+        Deeply nested, ``x IS NOT TRUE`` (``NOT COALESCE(x, FALSE)`` written after its
+        operand): an LALR parser reduces the operand before reading on, so each nested
+        complement costs one entry of SQLite's 100-entry parser stack instead of two to five.
+        """
         ((sql, nullable),) = self._children([node.item], False)
+        if nesting(node.item)[0] > _REORDER_DEPTH:
+            return f"({sql} IS NOT TRUE)", False
         return (f"(NOT COALESCE({sql}, {self.FALSE}))" if nullable else f"(NOT {sql})"), False
 
     # -- field conditions ----------------------------------------------------------------------
@@ -284,8 +301,7 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
                 True,
             )
         if isinstance(node, In):
-            marks = ", ".join(self.p(self.encode(shape, v)) for v in node.values)
-            return f"({view} {'NOT IN' if node.negated else 'IN'} ({marks}))", True
+            return self.in_list(view, [self.encode(shape, v) for v in node.values], node.negated)
         if isinstance(node, Between):
             low, high = self.encode(shape, node.low), self.encode(shape, node.high)
             return f"({view} BETWEEN {self.p(low)} AND {self.p(high)})", True
@@ -339,15 +355,26 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
                 f"{amount} {op} {self.p(self.number(money.amount))})",
                 True,
             )
-        if isinstance(node, In) and node.values and isinstance(node.values[0], Money):
-            pairs = " OR ".join(
-                f"({currency} = {self.p(m.currency)} AND {amount} = {self.p(self.number(v))})"
-                for m in node.values
-                if isinstance(m, Money) and (v := m.amount) is not None
-            )
+        if isinstance(node, In) and any(isinstance(v, Money) for v in node.values):
+            # Money equals Money of its currency; a plain number equals the amount in any
+            # currency (as in Python): one test per currency, one for the numbers.
+            by_currency: dict[str, list[Any]] = {}
+            numbers: list[Any] = []
+            for item in node.values:
+                if isinstance(item, Money):
+                    by_currency.setdefault(item.currency, []).append(self.number(item.amount))
+                elif isinstance(item, int | Decimal | float) and not isinstance(item, bool):
+                    numbers.append(self.number(item))
+            tests = [
+                f"({currency} = {self.p(code)} AND {self.in_list(amount, amounts, False)[0]})"
+                for code, amounts in by_currency.items()
+            ]
+            if numbers:
+                tests.append(self.in_list(amount, numbers, False)[0])
+            hit = "(" + " OR ".join(tests) + ")"
             if node.negated:
-                return f"({present} AND NOT COALESCE(({pairs}), {self.FALSE}))", False
-            return f"({pairs})", True
+                return f"({present} AND ({hit} IS NOT TRUE))", False
+            return hit, True
         if (
             isinstance(node, Between)
             and isinstance(node.low, Money)
@@ -558,6 +585,32 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         return self._membership(alias, "id", select, negated)
 
 
+def _ordered(node: And | Or) -> Sequence[Condition]:
+    """The items of a deeply nested AND / OR, deepest first; others as written.
+
+    An LALR parser keeps every unfinished operand on its stack: in ``a OR (b OR (c ...))``
+    each level waits for the rest, in ``((... c) OR b) OR a`` a level is reduced before the
+    next starts. SQLite's stack has 100 entries, so deep trees put their deepest item first
+    (AND and OR are commutative in a WHERE clause; shallow trees keep their order).
+    """
+    if nesting(node)[0] <= _REORDER_DEPTH:
+        return node.items
+    return sorted(node.items, key=lambda item: -nesting(item)[0])
+
+
+def _chain(joiner: str, parts: list[str]) -> str:
+    """Join AND / OR operands, in parenthesised groups of `_CHUNK` when there are more.
+
+    SQLite parses ``a OR b OR c ...`` into a tree as deep as the chain is long and refuses
+    depths over 1000; groups of 64 keep a 100,000-term chain three levels deep.
+    """
+    while len(parts) > _CHUNK:
+        parts = [
+            "(" + joiner.join(parts[i : i + _CHUNK]) + ")" for i in range(0, len(parts), _CHUNK)
+        ]
+    return "(" + joiner.join(parts) + ")"
+
+
 def _amounts(item: FieldCondition) -> FieldCondition:
     """A total_spent condition with its Money constants replaced by their amounts."""
     import attrs
@@ -705,6 +758,21 @@ class PostgresSegmentCompiler(SegmentSqlCompiler):
     )
     RFM_MONETARY = "COALESCE(t.total, 0)"
 
+    def in_list(self, view: str, values: list[Any], negated: bool) -> Expr:
+        """``view = ANY(array)``: one parameter however long the list.
+
+        A protocol message holds at most 65,535 parameters; lists mixing types psycopg
+        cannot put in one array keep one parameter per value.
+        """
+        kinds = {type(v) for v in values}
+        if kinds <= {int, Decimal} and len(kinds) == 2:
+            values = [Decimal(v) for v in values]
+        elif len(kinds) != 1:
+            return super().in_list(view, values, negated)
+        if negated:
+            return f"({view} <> ALL({self.p(values)}))", True
+        return f"({view} = ANY({self.p(values)}))", True
+
     def fold(self, expr: str) -> str:
         """``translate`` of A-Z to a-z: the same on every locale."""
         return f"translate({expr}, {self.p(self._UPPER)}, {self.p(self._UPPER.lower())})"
@@ -789,7 +857,11 @@ def compile_segment(
         now: The instant relative dates are resolved from (the store's clock).
         calendar: The business calendar.
         alias: The alias the main table has in the query.
+
+    Raises:
+        SegmentError: When the segment nests deeper than `crmkit.conditions.limits` allows.
     """
+    check_nesting(binding.condition)
     return compiler_for(dialect)(binding, dialect, now, calendar).where(alias)
 
 
