@@ -86,7 +86,11 @@ def test_moves_follow_the_table_exactly(path):
 
 
 def _lead_in(status: LeadStatus) -> Lead:
-    lead = Lead.create(first_name="Ada", status=status, clock=FixedClock(T0))
+    clock = FixedClock(T0)
+    if status is LeadStatus.CONVERTED:  # only a conversion makes a converted lead
+        lead = Lead.create(first_name="Ada", clock=clock)
+        return lead.changed(status=status, converted_at=clock.now(), clock=clock)
+    lead = Lead.create(first_name="Ada", status=status, clock=clock)
     if status is LeadStatus.UNQUALIFIED:
         lead = lead.changed(unqualified_reason="spam")
     return lead
