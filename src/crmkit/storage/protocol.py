@@ -600,6 +600,14 @@ class UnitOfWork(Protocol):
         """The orders."""
         ...
 
+    def repository(self, kind: str) -> Repository[Any]:
+        """Return the repository of any registered kind by name (``"contact"`` → `contacts`).
+
+        Raises:
+            ValidationError: When no kind has that name.
+        """
+        ...
+
     @property
     def custom_fields(self) -> CustomFieldRegistry:
         """The stored custom-field schemas."""
