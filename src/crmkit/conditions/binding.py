@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import enum
 import types
 import typing
 import uuid
@@ -60,6 +59,7 @@ from crmkit.errors import SegmentError
 from crmkit.model.custom_fields import CustomFieldSchema, FieldType
 from crmkit.model.entity import Entity
 from crmkit.model.registry import KINDS, derived
+from crmkit.model.shapes import Shape, optional_inner, shape_of
 from crmkit.values.money import Money
 
 __all__ = [
@@ -182,28 +182,17 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
 
 
+# What a segment may do with each field shape: durations are only tested for emptiness
+# (``is empty``) until the language has duration constants; anything structured likewise.
+_SEGMENT_SHAPES = {Shape.ENUM: "text", Shape.DURATION: "json"}
+
+
 def _shape_of(tp: Any) -> tuple[str, tuple[str, ...]]:
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _shape_of(inner[0]) if len(inner) == 1 else ("json", ())
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return "text", tuple(str(m.value) for m in tp)
-    simple = {
-        str: "text",
-        bool: "bool",
-        int: "int",
-        float: "real",
-        dt.datetime: "timestamp",
-        dt.date: "date",
-        Decimal: "decimal",
-        Money: "money",
-        uuid.UUID: "uuid",
-    }
-    if tp in simple:
-        return simple[tp], ()
-    if typing.get_origin(tp) is frozenset and typing.get_args(tp) == (str,):
-        return "tags", ()
-    return "json", ()
+    shape = shape_of(tp)
+    if shape is Shape.ENUM:
+        members = optional_inner(tp)[0]
+        return "text", tuple(str(m.value) for m in members)
+    return _SEGMENT_SHAPES.get(shape, shape.value), ()
 
 
 _CORE_CACHE: dict[type[Entity], dict[str, FieldSpec]] = {}
@@ -221,8 +210,6 @@ def _core_fields(kind: str) -> dict[str, FieldSpec]:
             shape, choices = _shape_of(hints[field.name])
             if shape == "tags" and field.name != "tags":
                 shape = "json"
-            if field.name == "duration" or field.name == "response_time":
-                shape = "json"  # timedeltas: only emptiness is tested
             found[field.name] = FieldSpec(field.name, shape, "column", field.name, None, choices)
             if shape == "money":
                 found[f"{field.name}.amount"] = FieldSpec(

@@ -53,7 +53,7 @@ class ColumnSpec:
             the ``currency`` shape), the fact's column in ``record_facts``, or the scorer.
         shape: How the value is stored: a dialect shape (``uuid``, ``text``, ``int``,
             ``real``, ``bool``, ``timestamp``, ``date``, ``decimal``, ``json``), or ``enum``
-            (text), ``timedelta`` (integer microseconds), ``custom`` (typed custom values),
+            (text), ``duration`` (integer microseconds), ``custom`` (typed custom values),
             ``money`` (a Money's amount) or ``currency`` (a Money's currency).
         empty: The value of an empty structured field (stored as NULL): ``[]``, ``{}``,
             None; the value of a missing fact (0 for counts).

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
-import enum
-import types
 import typing
-import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -20,9 +15,9 @@ from crmkit.errors import (
 )
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.registry import Kind
+from crmkit.model.shapes import Shape, optional_inner, shape_of
 from crmkit.storage.backend import ColumnSpec
 from crmkit.storage.plain import field_types, to_plain
-from crmkit.values.money import Money
 
 __all__ = ["column_specs", "plain_column_value"]
 
@@ -31,17 +26,6 @@ _FACT_COLUMNS: dict[str, tuple[str, Any]] = {
     "activity_count": ("int", 0),
     "last_order_at": ("timestamp", None),
     "last_activity_at": ("timestamp", None),
-}
-_SCALAR_SHAPES: dict[Any, str] = {
-    uuid.UUID: "uuid",
-    str: "text",
-    bool: "bool",
-    int: "int",
-    float: "real",
-    dt.datetime: "timestamp",
-    dt.date: "date",
-    Decimal: "decimal",
-    dt.timedelta: "timedelta",
 }
 
 
@@ -85,23 +69,16 @@ def column_specs(kind: Kind, names: Sequence[str]) -> list[ColumnSpec]:
 def _field_specs(name: str, tp: Any) -> list[ColumnSpec]:
     if name == "custom":
         return [ColumnSpec(name, "field", name, "custom", {})]
-    optional = False
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        optional = len(inner) < len(typing.get_args(tp))
-        if len(inner) == 1:
-            tp = inner[0]
-    if tp is Money:
+    shape = shape_of(tp)
+    if shape is Shape.MONEY:
         return [
             ColumnSpec(name, "field", name, "money"),
             ColumnSpec(f"{name}_currency", "field", name, "currency"),
         ]
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return [ColumnSpec(name, "field", name, "enum")]
-    shape = _SCALAR_SHAPES.get(tp)
-    if shape is not None:
-        return [ColumnSpec(name, "field", name, shape)]
-    return [ColumnSpec(name, "field", name, "json", None if optional else _empty_plain(tp))]
+    if shape in (Shape.TAGS, Shape.JSON):
+        inner, optional = optional_inner(tp)
+        return [ColumnSpec(name, "field", name, "json", None if optional else _empty_plain(inner))]
+    return [ColumnSpec(name, "field", name, shape.value)]
 
 
 def _empty_plain(tp: Any) -> Any:

@@ -757,7 +757,7 @@ class SqlBackend:
         if shape == "json":
             load = dec["json"]
             return lambda v: empty if v is None else load(v)
-        if shape == "timedelta":
+        if shape == "duration":
             return lambda v: None if v is None else dt.timedelta(microseconds=v)
         if spec.source == "fact" and empty is not None:
             return lambda v: empty if v is None else v

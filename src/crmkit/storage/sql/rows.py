@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import types
 import typing
 import uuid
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -25,6 +23,7 @@ from crmkit.model.entity import Entity
 from crmkit.model.fast_records import builder
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.registry import Kind
+from crmkit.model.shapes import Shape, optional_inner, shape_of
 from crmkit.storage.plain import (
     custom_from_plain,
     custom_to_plain,
@@ -37,7 +36,7 @@ from crmkit.storage.sql.dialect import Dialect
 from crmkit.values.enums import ForecastCategory
 from crmkit.values.money import Money
 
-__all__ = ["Column", "RowCodec", "StayCodec", "shape_of"]
+__all__ = ["Column", "RowCodec", "StayCodec", "column_shape"]
 
 _OWN_TABLE = frozenset({"stage_history"})
 
@@ -50,35 +49,18 @@ class Column:
     shape: str
 
 
-def shape_of(tp: Any) -> str:
-    """Return the column shape for a field type (``json`` for anything structured)."""
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return shape_of(inner[0]) if len(inner) == 1 else "json"
-    if tp is uuid.UUID:
-        return "uuid"
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return "text"
-    simple = {
-        str: "text",
-        bool: "bool",
-        int: "int",
-        float: "real",
-        dt.datetime: "timestamp",
-        dt.date: "date",
-        dt.timedelta: "int",
-        Decimal: "decimal",
-        Money: "money",
-    }
-    return simple.get(tp, "json")
+# The column type each field shape is stored in (a shape not listed is stored as itself).
+_COLUMN_TYPES = {Shape.ENUM: "text", Shape.DURATION: "int", Shape.TAGS: "json"}
+
+
+def column_shape(tp: Any) -> str:
+    """Return the column type (a dialect shape) a field of type `tp` is stored in."""
+    shape = shape_of(tp)
+    return _COLUMN_TYPES.get(shape, shape.value)
 
 
 def _unwrap(tp: Any) -> Any:
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(inner) == 1:
-            return inner[0]
-    return tp
+    return optional_inner(tp)[0]
 
 
 class RowCodec:
@@ -142,7 +124,7 @@ class RowCodec:
                 f"({dump}({to}({value})) if {value} else None)",
                 f"({empty_custom} if {col} is None else {decode}({col}))",
             )
-        shape = shape_of(tp)
+        shape = column_shape(tp)
         if shape == "money":
             self.columns += [Column(name, "decimal"), Column(f"{name}_currency", "text")]
             amount = self._helper("enc_decimal", enc["decimal"])
