@@ -1,0 +1,194 @@
+"""The `crmkit` command: the demo, every command on its store, and every bad-input path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crmkit.cli.app import app
+
+runner = CliRunner()
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def run_main(*args: str, capsys) -> tuple[int, str, str]:
+    """Run `crmkit.cli.app.main` as the console script does (crmkit errors → exit 1)."""
+    from crmkit.cli.app import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(stopped.value.code or 0), out, err
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> str:
+    """The small demo, built once for this module."""
+    path = tmp_path_factory.mktemp("cli") / "demo.db"
+    result = run("demo", "--db", f"sqlite:///{path}", "--size", "small", "--json")
+    assert result.exit_code == 0, result.output
+    return f"sqlite:///{path}"
+
+
+def test_the_demo_reports_what_it_built_and_found_as_json(demo_db, tmp_path):
+    """Same seed, same report: two runs in two files print identical JSON."""
+    again = tmp_path / "again.db"
+    first = run("demo", "--db", f"sqlite:///{again}", "--size", "small", "--json")
+    second = run("demo", "--db", f"sqlite:///{again}", "--size", "small", "--json")
+    assert first.exit_code == second.exit_code == 0
+    report = json.loads(first.output)
+    assert json.loads(second.output) == report  # replaced, rebuilt, the same
+    assert report["stored"] == {
+        "companies": 150,
+        "contacts": 500,
+        "leads": 120,
+        "deals": 400,
+        "activities": report["stored"]["activities"],
+        "orders": 400,
+    }
+    assert report["stored"]["activities"] > 1000
+    assert report["leads"]["qualified"] == report["leads"]["converted"] > 0
+    assert sum(report["leads"][k] for k in ("qualified", "nurture", "disqualified")) == 120
+    assert len(report["top_deals"]) == 10
+    assert [s[0] for s in report["segments"]][:2] == ["Engaged decision makers", "VIPs gone quiet"]
+    assert report["model"]["held_out"] > 0
+    assert 0.5 < report["model"]["roc_auc"] <= 1.0
+
+
+def test_another_seed_tells_another_story(tmp_path):
+    a = run("demo", "--db", f"sqlite:///{tmp_path / 'a.db'}", "--size", "small", "--json")
+    b = run(
+        "demo", "--db", f"sqlite:///{tmp_path / 'b.db'}", "--size", "small", "--seed", "8",
+        "--json",
+    )  # fmt: skip
+    assert json.loads(a.output)["top_deals"] != json.loads(b.output)["top_deals"]
+
+
+def test_the_demo_prints_a_readable_report(tmp_path):
+    result = run("demo", "--db", f"sqlite:///{tmp_path / 'r.db'}", "--size", "small")
+    assert result.exit_code == 0
+    for heading in ("Open pipeline (EUR)", "Ten highest-priority open deals", "ROC AUC",
+                    "Segments (contacts)", "RFM groups of customers"):  # fmt: skip
+        assert heading in result.output
+
+
+def test_segment_counts_and_lists_members_in_every_format(demo_db):
+    count = run("segment", 'country = "DE"', "--db", demo_db)
+    assert count.exit_code == 0
+    total = int(count.output.strip())
+    assert total > 0
+    listed = run("segment", 'country = "DE"', "--db", demo_db, "--list", "--format", "json",
+                 "--limit", "1000")  # fmt: skip
+    rows = json.loads(listed.output)
+    assert len(rows) == total
+    assert {r["country"] for r in rows} == {"DE"}
+    as_csv = run("segment", 'country = "DE"', "--db", demo_db, "--columns", "first_name,title",
+                 "--format", "csv", "--limit", "3")  # fmt: skip
+    lines = as_csv.output.strip().splitlines()
+    assert lines[0] == "id,first_name,title"
+    assert len(lines) == 4
+
+
+def test_pipeline_rfm_info_and_score_run_on_the_demo_store(demo_db):
+    stages = json.loads(run("pipeline", "--db", demo_db, "--json").output)
+    assert stages[0]["pipeline"] == "New business"
+    assert stages[0]["stage"] == "Prospecting"
+    groups = json.loads(run("rfm", "--db", demo_db, "--json").output)
+    assert {g["group"] for g in groups} >= {"champions", "lost"}
+    info = json.loads(run("info", "--db", demo_db, "--json").output)
+    assert info["records"]["contact"]["all"] >= 500
+    assert info["schema_version"] >= 5
+    scored = json.loads(run("score", "--db", demo_db, "--json").output)
+    assert scored["engagement"] == scored["fit"] == info["records"]["contact"]["live"]
+
+
+def test_show_and_history_find_a_record_by_id(demo_db):
+    rows = json.loads(run("segment", "created_at within 10000 days", "--db", demo_db, "--list",
+                          "--json", "--limit", "1").output)  # fmt: skip
+    ident = rows[0]["id"]
+    shown = json.loads(run("show", ident, "--db", demo_db, "--json").output)
+    assert (shown["kind"], shown["id"]) == ("contact", ident)
+    history = json.loads(run("history", ident, "--db", demo_db, "--json").output)
+    assert history[0]["action"] == "added"
+    assert history[0]["actor"] == "demo"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("segment", "contry = 'DE'"), "did you mean"),
+        (
+            ("segment", 'country = "DE"', "--format", "xml"),
+            "format 'xml' is not table, csv or json",
+        ),
+        (("show", "not-an-id"), "is not a record id"),
+        (("show", "01900000-0000-7000-8000-000000000000"), "no record"),
+        (("history", "01900000-0000-7000-8000-000000000000"), "no record history"),
+        (("rfm", "--currency", "XYZ"), "XYZ"),
+        (("segment", 'country = "DE"', "--kind", "planet"), "is not a kind of record"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_code_1(demo_db, capsys, args, message):
+    code, out, err = run_main(*args, "--db", demo_db, capsys=capsys)
+    assert code == 1
+    assert err.startswith("crmkit: error: ")
+    assert message in err
+    assert "Traceback" not in err + out
+
+
+def test_a_missing_store_says_to_run_the_demo(tmp_path, capsys):
+    code, _out, err = run_main("info", "--db", f"sqlite:///{tmp_path / 'none.db'}", capsys=capsys)
+    assert code == 1
+    assert "run `crmkit demo`" in err
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_bad_store_url_is_one_line(capsys):
+    code, _out, err = run_main("info", "--db", "mysql://x", capsys=capsys)
+    assert code == 1
+    assert err.count("\n") <= 2
+    assert "mysql" in err
+
+
+def test_crmkit_db_names_the_store(demo_db):
+    result = runner.invoke(app, ["info", "--json"], env={"CRMKIT_DB": demo_db})
+    assert json.loads(result.output)["store"] == demo_db
+
+
+@pytest.mark.parametrize("command", ["demo", "segment", "score", "pipeline", "show", "history",
+                                     "rfm", "info"])  # fmt: skip
+def test_every_command_has_help_with_an_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert "--db" in result.output
+
+
+@pytest.mark.slow
+def test_the_console_script_runs_the_demo_in_a_fresh_folder(tmp_path):
+    """As a new user types it: `crmkit demo` builds crmkit-demo.db in the current folder."""
+    script = Path(sys.executable).parent / "crmkit"
+    env = {k: v for k, v in os.environ.items() if k != "CRMKIT_DB"}
+    done = subprocess.run(
+        [str(script), "demo", "--size", "small"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Ten highest-priority open deals" in done.stdout
+    assert (tmp_path / "crmkit-demo.db").exists()
+    bad = subprocess.run(
+        [str(script), "segment", "nope ="], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("crmkit: error: ")
+    assert "Traceback" not in bad.stderr
