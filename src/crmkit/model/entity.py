@@ -158,7 +158,11 @@ class Entity:
         changes.update(self._coerce(fields, collector, self))
         collector.raise_if_any()
         entity = attrs.evolve(self, **changes, updated_at=resolve_clock(clock).now())
-        entity._raise_problems()
+        # Only the changed values need the storable check: the rest passed it already.
+        collector.problems.extend(entity._problems())
+        for name, value in changes.items():
+            collector.problems.extend(storable_problems(value, name))
+        collector.raise_if_any()
         return entity
 
     def with_custom(
