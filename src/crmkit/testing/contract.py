@@ -71,7 +71,7 @@ from crmkit.testing.records import (
 )
 from crmkit.values.money import Money
 
-__all__ = ["ContractEvent", "StoreContract"]
+__all__ = ["ContractEvent", "StoreContract", "StoreFixtures"]
 
 E = TypeVar("E", bound=Entity)
 
@@ -132,7 +132,29 @@ def _stored(entity: E, version: int = 1) -> E:
     return attrs.evolve(entity, version=version)
 
 
-class StoreContract:
+class StoreFixtures:
+    """The fixtures every contract class shares: a `FixedClock` and a fresh store from it."""
+
+    def make_store(self, clock: FixedClock) -> Store:
+        """Return a new, empty, open store that takes "now" from `clock` (subclasses do)."""
+        raise NotImplementedError("subclasses implement make_store")
+
+    @pytest.fixture
+    def clock(self) -> FixedClock:
+        """A clock standing at `START` until a test moves it."""
+        return FixedClock(START)
+
+    @pytest.fixture
+    def store(self, clock: FixedClock) -> Iterator[Store]:
+        """A fresh, empty store from `make_store`, closed after the test."""
+        store = self.make_store(clock)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+class StoreContract(StoreFixtures):
     """The storage contract as a pytest test class; subclass it and implement `make_store`.
 
     Subclasses must implement `make_store`; stores that keep data across close and open
@@ -171,20 +193,6 @@ class StoreContract:
         return None
 
     # -- fixtures -------------------------------------------------------------------------
-
-    @pytest.fixture
-    def clock(self) -> FixedClock:
-        """A clock standing at `START` until a test moves it."""
-        return FixedClock(START)
-
-    @pytest.fixture
-    def store(self, clock: FixedClock) -> Iterator[Store]:
-        """A fresh, empty store from `make_store`, closed after the test."""
-        store = self.make_store(clock)
-        try:
-            yield store
-        finally:
-            store.close()
 
     @pytest.fixture
     def parents(self, store: Store, clock: FixedClock) -> Seed:

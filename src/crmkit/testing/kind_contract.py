@@ -25,7 +25,6 @@ gets from the registry alone.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any, ClassVar, cast
 
 import attrs
@@ -38,12 +37,13 @@ from crmkit.model.entity import Entity
 from crmkit.model.registry import KINDS, Kind
 from crmkit.segments.parser import parse
 from crmkit.storage.protocol import Repository, Store, UnitOfWork
+from crmkit.testing.contract import StoreFixtures
 from crmkit.testing.records import START
 
 __all__ = ["KindContract"]
 
 
-class KindContract:
+class KindContract(StoreFixtures):
     """The contract every registered kind keeps on an adapter; subclass it per kind and adapter.
 
     Attributes:
@@ -55,11 +55,7 @@ class KindContract:
     kind: ClassVar[str]
     text_field: ClassVar[str]
 
-    # -- what a subclass provides ------------------------------------------------------------
-
-    def make_store(self, clock: FixedClock) -> Store:
-        """Return a new, empty store reading time from `clock`."""
-        raise NotImplementedError
+    # -- what a subclass provides (and `make_store`, from `StoreFixtures`) -------------------
 
     def make_record(self, uow: UnitOfWork, number: int, clock: FixedClock) -> Entity:
         """Return a valid new record of the kind (version 0), different for each `number`.
@@ -71,22 +67,6 @@ class KindContract:
     def change(self, record: Entity, clock: FixedClock) -> Entity:
         """Return the record with one field changed validly."""
         raise NotImplementedError
-
-    # -- fixtures ----------------------------------------------------------------------------
-
-    @pytest.fixture
-    def clock(self) -> FixedClock:
-        """A clock standing at `START` until a test moves it."""
-        return FixedClock(START)
-
-    @pytest.fixture
-    def store(self, clock: FixedClock) -> Iterator[Store]:
-        """A fresh, empty store from `make_store`, closed after the test."""
-        store = self.make_store(clock)
-        try:
-            yield store
-        finally:
-            store.close()
 
     def _kind(self) -> Kind:
         return KINDS[self.kind]
