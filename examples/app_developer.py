@@ -180,8 +180,8 @@ for activity in timeline:
 
 print(f"History of {deal.name!r} (version {deal.version}):")
 for entry in store.history(deal.id):  # the audit trail, written with every change
-    stage = entry.change("stage")
-    what = f"{stage.old} -> {stage.new}" if stage else "the first version"
+    moved_stage = entry.change("stage")
+    what = f"{moved_stage.old} -> {moved_stage.new}" if moved_stage else "the first version"
     fields = ", ".join(change.field for change in entry.changes) or "-"
     print(f"  {entry.at:%a %H:%M}  {entry.action:<7} by {entry.actor}: {what} (fields: {fields})")
 print("Its stays:")

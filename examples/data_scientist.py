@@ -24,6 +24,7 @@ try:
     import pandas  # noqa: F401 - to_pandas imports it; here to say which extra is missing
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 except ImportError as missing:
     raise SystemExit(
         f"this example needs pandas and matplotlib ({missing.name} is missing): "
@@ -92,7 +93,7 @@ axes.bar_label(bars)
 axes.margins(y=0.1)  # room for the labels above the tallest bar
 axes.set_title("RFM groups of continental European customers (sample CRM, 30 June 2026)")
 axes.set_ylabel("customers")
-axes.yaxis.get_major_locator().set_params(integer=True)  # whole customers on the axis
+axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole customers on the axis
 axes.tick_params(axis="x", labelrotation=30)
 figure.savefig("rfm_groups.png", dpi=100)
 print()

@@ -292,8 +292,9 @@ for lead in (hanse, velo, rival):
 with store.unit_of_work(actor="sam@fleetwise") as uow:
     hanse = uow.leads.update(hanse)
     done = convert_lead(uow, hanse, fleet, deal_name="Hanse Kurier, 40 vans")  # in "trial"
-deal = done.deal
-print(f"Converted {hanse.name}: {done.company.name}, deal {deal.name!r} in {deal.stage}")
+deal, company = done.deal, done.company
+assert company is not None  # the lead named its company: found by domain, or made
+print(f"Converted {hanse.name}: {company.name}, deal {deal.name!r} in {deal.stage}")
 
 # The pilot stage needs the fleet size on the deal: the move says what is missing.
 clock.advance(days=7)
