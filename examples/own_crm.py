@@ -360,7 +360,8 @@ test_file.write_text(CONTRACT_TEST, encoding="utf-8")
 print(f"Running crmkit's storage contract on JournaledStore ({test_file}):")
 sys.stdout.flush()
 code = pytest.main(
-    ["-q", "-p", "no:cacheprovider", "--rootdir", ".", str(test_file)],
+    # -o timeout: with pytest-timeout (the test extra), a test that hangs fails instead.
+    ["-q", "-p", "no:cacheprovider", "--rootdir", ".", "-o", "timeout=60", str(test_file)],
     plugins=[AdapterUnderTest()],
 )
 store.close()
