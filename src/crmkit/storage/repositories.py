@@ -29,6 +29,7 @@ from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.order import Order
 from crmkit.model.registry import KINDS, Kind
+from crmkit.storage.arguments import check_record_id, check_record_ids
 from crmkit.storage.backend import Backend
 from crmkit.storage.columns import column_specs
 from crmkit.storage.facts import FEEDS_FACTS, fact_record_ids
@@ -36,8 +37,10 @@ from crmkit.storage.history import changes_between, stored_alike
 from crmkit.storage.protocol import (
     Progress,
     RecordFacts,
+    RelatedRecords,
     RfmGroup,
     RfmScore,
+    StoredRecords,
 )
 from crmkit.values.email import EmailAddress
 from crmkit.values.money import parse_currency
@@ -79,15 +82,28 @@ class EntityRepository(Generic[E]):
         return stored[0]
 
     def add_many(
-        self, entities: Iterable[E], *, batch_size: int = 1000, progress: Progress | None = None
-    ) -> int:
-        """Store many new entities in batches; all or nothing; return how many were stored."""
+        self,
+        entities: Iterable[E],
+        *,
+        batch_size: int = 1000,
+        progress: Progress | None = None,
+        keep: bool = True,
+    ) -> StoredRecords[E]:
+        """Store many new entities in batches; all or nothing; return them as stored.
+
+        See `crmkit.storage.protocol.Repository.add_many`.
+        """
+        if isinstance(entities, str | bytes | Entity) or not isinstance(entities, Iterable):
+            raise ValidationError.single(
+                "entities", type(entities).__name__, "is not an iterable of records"
+            )
         if batch_size < 1:
             raise ValidationError.single("batch_size", batch_size, "must be at least 1")
         self._uow._write()
         total = len(entities) if isinstance(entities, Sequence) else None
         done = 0
         problems: list[Problem] = []
+        kept: list[E] = []
         seen: set[uuid.UUID] = set()
         iterator = iter(entities)
         backend = self._backend
@@ -101,15 +117,18 @@ class EntityRepository(Generic[E]):
                 if not problems:
                     backend.insert(self._kind, stored)
                     self._after_write(stored, [], "added")
+                    if keep:
+                        kept.extend(stored)
                 done += len(batch)
                 if progress is not None:
                     progress(done, total)
             if problems:
                 raise ValidationError(problems)
-        return done
+        return StoredRecords(kept, stored=done)
 
     def update(self, entity: E) -> E:
         """Store a changed entity; return it with its version increased by one."""
+        self._check_entity(entity)
         self._uow._write()
         current = self._current(entity)
         problems, [checked] = self._check_many([entity], None, {entity.id}, current)
@@ -130,6 +149,7 @@ class EntityRepository(Generic[E]):
 
     def delete(self, entity: E) -> None:
         """Delete the entity for good, unless other records refer to it."""
+        self._check_entity(entity)
         self._uow._write()
         current = self._current(entity)
         referrers = self._backend.referrers(self._kind, entity.id, 20)
@@ -142,12 +162,20 @@ class EntityRepository(Generic[E]):
             self._uow._refresh_facts(fact_record_ids(self._kind, [current]))
 
     def _set_archived(self, entity: E, when: dt.datetime | None, action: str) -> E:
+        self._check_entity(entity)
         self._uow._write()
         current = self._current(entity)
         stored = attrs.evolve(current, archived_at=when, version=entity.version + 1)
         self._replace(stored, entity.version)
         self._after_write([stored], [current], action)
         return stored
+
+    def _check_entity(self, entity: object) -> None:
+        """Refuse anything but a record of this repository's kind (``entity``)."""
+        if not isinstance(entity, self._kind.cls):
+            raise ValidationError.single(
+                "entity", type(entity).__name__, f"is not a {self._kind.name}"
+            )
 
     def _current(self, entity: E) -> E:
         found = self._backend.load(self._kind, [entity.id]).get(entity.id)
@@ -264,6 +292,7 @@ class EntityRepository(Generic[E]):
 
     def get(self, entity_id: uuid.UUID) -> E:
         """Return the entity with that id, or raise `NotFoundError`."""
+        check_record_id(entity_id, "entity_id")
         found = self._backend.load(self._kind, [entity_id]).get(entity_id)
         if found is None:
             raise NotFoundError(self._kind.name, entity_id)
@@ -271,7 +300,7 @@ class EntityRepository(Generic[E]):
 
     def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, E]:
         """Return the entities found among `ids`, keyed by id."""
-        wanted = list(dict.fromkeys(ids))
+        wanted = list(dict.fromkeys(check_record_ids(ids, "ids")))
         return self._backend.load(self._kind, wanted)  # type: ignore[return-value]
 
     def iter(
@@ -287,6 +316,8 @@ class EntityRepository(Generic[E]):
             raise ValidationError.single("batch_size", batch_size, "must be at least 1")
         if limit is not None and limit < 0:
             raise ValidationError.single("limit", limit, "must not be negative")
+        if after is not None:
+            check_record_id(after, "after")
         backend = self._backend
         stream = backend.scan_iter(self._kind, after, include_archived, batch_size)
         if limit is not None:
@@ -310,7 +341,7 @@ class EntityRepository(Generic[E]):
         batch_size: int = 1000,
     ) -> Iterator[E]:
         """Stream the entities in a segment in id order, `batch_size` at a time."""
-        _check_paging(limit, batch_size)
+        _check_paging(limit, batch_size, after)
         query = self._uow._segment_query(self._kind.name, segment)
         stream = self._backend.find_iter(self._kind, query, after, include_archived, batch_size)
         if limit is not None:
@@ -332,21 +363,24 @@ class EntityRepository(Generic[E]):
         segment, PostgreSQL's planner walks the primary key for every page instead of
         scanning once (2.2x slower at 1M contacts, measured).
         """
-        _check_paging(limit, batch_size)
+        _check_paging(limit, batch_size, after)
         query = self._uow._segment_query(self._kind.name, segment)
         stream = self._backend.find_ids(self._kind, query, after, include_archived, batch_size)
         if limit is not None:
             stream = itertools.islice(stream, limit)
         return self._uow._guarded(stream)
 
-    def related(self, record_id: uuid.UUID, *, limit: int = 100) -> list[E]:
-        """Return live entities relating to a record, newest first."""
-        if limit < 1:
-            raise ValidationError.single("limit", limit, "must be at least 1")
-        return self._backend.related(self._kind, record_id, limit)  # type: ignore[return-value]
+    def related(self, record_id: uuid.UUID, *, limit: int = 100) -> RelatedRecords[E]:
+        """Return live entities relating to a record, newest first; `truncated` if cut."""
+        check_record_id(record_id, "record_id")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ValidationError.single("limit", limit, "must be an integer, at least 1")
+        found = self._backend.related(self._kind, record_id, limit + 1)  # one more: cut?
+        return RelatedRecords(cast(list[E], found[:limit]), truncated=len(found) > limit)
 
     def facts(self, record_id: uuid.UUID) -> RecordFacts:
         """Return the facts the store keeps about a record."""
+        check_record_id(record_id, "record_id")
         return self._backend.facts([record_id]).get(record_id) or RecordFacts(record_id)
 
     def grouped(
@@ -403,14 +437,26 @@ class DealRepository(EntityRepository[Deal]):
         return super().add(self._stamped(entity, 0))
 
     def add_many(
-        self, entities: Iterable[Deal], *, batch_size: int = 1000, progress: Progress | None = None
-    ) -> int:
+        self,
+        entities: Iterable[Deal],
+        *,
+        batch_size: int = 1000,
+        progress: Progress | None = None,
+        keep: bool = True,
+    ) -> StoredRecords[Deal]:
         """Store many new deals; see `EntityRepository.add_many`."""
-        stamped = (self._stamped(deal, 0) for deal in entities)
-        return super().add_many(stamped, batch_size=batch_size, progress=progress)
+        if isinstance(entities, str | bytes | Entity) or not isinstance(entities, Iterable):
+            raise ValidationError.single(
+                "entities", type(entities).__name__, "is not an iterable of records"
+            )
+        stamped = (self._stamped(deal, 0) if isinstance(deal, Deal) else deal for deal in entities)
+        # a list in stays a list (its length is the progress total); a stream stays a stream
+        rows = list(stamped) if isinstance(entities, Sequence) else stamped
+        return super().add_many(rows, batch_size=batch_size, progress=progress, keep=keep)
 
     def update(self, entity: Deal) -> Deal:
         """Store a changed deal; moves it records without a mover are the actor's."""
+        self._check_entity(entity)
         stored = self._backend.load(self._kind, [entity.id]).get(entity.id)
         known = len(stored.stage_history) if isinstance(stored, Deal) else 0
         return super().update(self._stamped(entity, known))
@@ -459,7 +505,9 @@ class OrderRepository(EntityRepository[Order]):
         ]
 
 
-def _check_paging(limit: int | None, batch_size: int) -> None:
+def _check_paging(limit: int | None, batch_size: int, after: uuid.UUID | None = None) -> None:
+    if after is not None:
+        check_record_id(after, "after")
     if batch_size < 1:
         raise ValidationError.single("batch_size", batch_size, "must be at least 1")
     if limit is not None and limit < 0:
