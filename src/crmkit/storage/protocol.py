@@ -54,10 +54,13 @@ from crmkit.model.lead import Lead
 from crmkit.model.order import Order
 from crmkit.model.rfm import RfmGroup, RfmScore
 from crmkit.model.task import Task
+from crmkit.pipelines.events import Moved
+from crmkit.pipelines.pipeline import Pipeline
 from crmkit.values.money import Money
 
 __all__ = [
     "CustomFieldRegistry",
+    "DealRepository",
     "DomainEvent",
     "FieldChange",
     "HistoryEntry",
@@ -413,6 +416,32 @@ class ContactRepository(Repository[Contact], Protocol):
         ...
 
 
+class DealRepository(Repository[Deal], Protocol):
+    """Deals, with their stage history; moved through their pipeline in one call."""
+
+    def move(
+        self,
+        deal: Deal,
+        to: str,
+        *,
+        pipeline: Pipeline,
+        by: str | None = None,
+        note: str | None = None,
+        **changes: Any,
+    ) -> Moved:
+        """Move a deal to stage `to` of `pipeline`, store it and record its event, in one call.
+
+        `pipeline.move` checks and makes the move; the deal is stored (its version checked)
+        and its `StageChanged` event recorded in the outbox, all or nothing.
+
+        Raises:
+            ValidationError: When `deal` or `pipeline` is not a Deal and its Pipeline.
+            TransitionError: When the pipeline refuses the move.
+            ConcurrencyError: When the deal changed since it was read.
+        """
+        ...
+
+
 class CompanyRepository(Repository[Company], Protocol):
     """Companies, with look-up by web domain."""
 
@@ -637,7 +666,7 @@ class UnitOfWork(Protocol):
         ...
 
     @property
-    def deals(self) -> Repository[Deal]:
+    def deals(self) -> DealRepository:
         """The deals, with their stage history."""
         ...
 

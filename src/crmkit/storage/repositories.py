@@ -29,6 +29,8 @@ from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.order import Order
 from crmkit.model.registry import KINDS, Kind
+from crmkit.pipelines.events import Moved
+from crmkit.pipelines.pipeline import Pipeline
 from crmkit.storage.arguments import check_record_id, check_record_ids
 from crmkit.storage.backend import Backend
 from crmkit.storage.columns import column_specs
@@ -453,6 +455,55 @@ class DealRepository(EntityRepository[Deal]):
         # a list in stays a list (its length is the progress total); a stream stays a stream
         rows = list(stamped) if isinstance(entities, Sequence) else stamped
         return super().add_many(rows, batch_size=batch_size, progress=progress, keep=keep)
+
+    def move(
+        self,
+        deal: Deal,
+        to: str,
+        *,
+        pipeline: Pipeline,
+        by: str | None = None,
+        note: str | None = None,
+        **changes: Any,
+    ) -> Moved:
+        """Move a deal to stage `to` of `pipeline`, store it and record its event, in one call.
+
+        `pipeline.move` checks and makes the move (applying `changes` first, as
+        `Deal.changed` takes them); the moved deal is stored with `update` (its version is
+        checked) and the `StageChanged` event is recorded in the outbox, all or nothing in
+        a savepoint. Times come from the store's clock; `by` defaults to the unit of work's
+        actor.
+
+        Args:
+            deal: The deal as last read.
+            to: The stage key to move to.
+            pipeline: The deal's pipeline (its `key` is the deal's `pipeline`).
+            by: Who moved it.
+            note: Why.
+            **changes: Deal fields to change with the move (``amount=``, ``lost_reason=``).
+
+        Returns:
+            `Moved` with the stored deal (version + 1) and the recorded event.
+
+        Raises:
+            ValidationError: Naming ``deal`` or ``pipeline`` when they are not a Deal and a
+                Pipeline, ``pipeline`` when it is not the deal's, or the changed fields.
+            TransitionError: When the pipeline refuses the move.
+            ConcurrencyError: When the deal changed since it was read.
+        """
+        self._check_entity(deal)
+        if not isinstance(pipeline, Pipeline):
+            raise ValidationError.single("pipeline", type(pipeline).__name__, "is not a Pipeline")
+        if pipeline.key != deal.pipeline:
+            raise ValidationError.single(
+                "pipeline", pipeline.key, f"is not the deal's pipeline ({deal.pipeline!r})"
+            )
+        by = by if by is not None else self._uow.actor
+        moved = pipeline.move(deal, to, by=by, note=note, clock=self._uow.clock, **changes)
+        with self._uow.savepoint():
+            stored = self.update(moved.deal)
+            self._uow.record(moved.event)
+        return Moved(stored, moved.event)
 
     def update(self, entity: Deal) -> Deal:
         """Store a changed deal; moves it records without a mover are the actor's."""
