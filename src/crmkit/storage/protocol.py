@@ -387,7 +387,7 @@ class Repository(Protocol[E]):
 
     def columns(
         self,
-        names: Sequence[str],
+        names: Sequence[str] | None = None,
         segment: Condition | None = None,
         *,
         include_archived: bool = False,
@@ -399,7 +399,10 @@ class Repository(Protocol[E]):
         Values are plain: scalars as the model holds them, enums as their value, a Money
         field as its Decimal amount plus a ``<name>_currency`` column, structured fields as
         JSON-ready data; ``facts.order_count`` (``facts.<fact>``) and ``score.<scorer>``
-        name the store's facts and latest scores.
+        name the store's facts and latest scores; ``custom.<key>`` is one custom field,
+        typed as the record holds it (None when missing); ``email`` and ``phone`` are a
+        contact's primary address (normalised text) and number (E.164). With no `names`,
+        every field held in one plain column (`crmkit.storage.columns.default_column_names`).
 
         Raises:
             ValidationError: When a name is not a column of this kind of record.

@@ -404,7 +404,7 @@ class EntityRepository(Generic[E]):
 
     def columns(
         self,
-        names: Sequence[str],
+        names: Sequence[str] | None = None,
         segment: Condition | None = None,
         *,
         include_archived: bool = False,
@@ -415,7 +415,7 @@ class EntityRepository(Generic[E]):
         See `crmkit.storage.protocol.Repository.columns`.
         """
         _check_paging(None, batch_size)
-        specs = column_specs(self._kind, names)
+        specs = column_specs(self._kind, names, self._uow._schema(self._kind.name))
         query = None if segment is None else self._uow._segment_query(self._kind.name, segment)
         return self._backend.columns(self._kind, specs, query, include_archived, batch_size)
 
