@@ -423,7 +423,7 @@ def test_bulk_adds_go_through_copy_and_small_ones_do_not(store, monkeypatch):
     monkeypatch.setattr(dialect, "insert_values", spy_values)
     people = [contact(f"P{i}", email=f"p{i}@example.org", tags={"a", "b"}) for i in range(500)]
     with store.unit_of_work() as uow:
-        assert uow.contacts.add_many(people, batch_size=250) == 500
+        assert uow.contacts.add_many(people, batch_size=250).stored == 500
     assert ("copy", "contacts", 250) in calls
     assert ("copy", "contact_emails", 250) in calls
     assert ("copy", "record_tags", 500) in calls

@@ -63,7 +63,7 @@ def test_activities_stream_grouped_by_contact(store):
     with store.unit_of_work() as uow:
         people = uow.contacts.add_many([Contact.create(first_name=f"P{i}") for i in range(5)])
         contacts = list(uow.contacts.iter())
-        assert people == 5
+        assert people.stored == 5
         activities = [
             Activity.create(
                 kind="email",

@@ -72,7 +72,7 @@ def test_add_many_stores_every_row_typed(store, clock):
         for i in range(3)
     ]
     with store.unit_of_work() as uow:
-        assert uow.contacts.add_many(rows, batch_size=2) == 3
+        assert uow.contacts.add_many(rows, batch_size=2).stored == 3
     with store.unit_of_work(readonly=True) as uow:
         stored = [dict(c.custom) for c in uow.contacts.iter()]
     assert stored == [{"seats": i, "active": True, "plan": "free"} for i in range(3)]

@@ -14,7 +14,9 @@ from crmkit.conditions.dates import (
     InPeriod,
     MoreThanAgo,
     RelativeDate,
+    RelativeMoment,
     WithinLast,
+    WithinNext,
 )
 from crmkit.conditions.known_fields import fields_of, unknown_fields, validate_fields
 from crmkit.conditions.paths import check_path, resolve
@@ -72,8 +74,10 @@ __all__ = [
     "Related",
     "RelatedCount",
     "RelativeDate",
+    "RelativeMoment",
     "StartsWith",
     "WithinLast",
+    "WithinNext",
     "check_path",
     "compile_predicate",
     "condition_from_dict",

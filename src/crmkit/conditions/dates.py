@@ -49,7 +49,9 @@ __all__ = [
     "InPeriod",
     "MoreThanAgo",
     "RelativeDate",
+    "RelativeMoment",
     "WithinLast",
+    "WithinNext",
 ]
 
 UNITS = ("day", "week", "month", "quarter", "year")
@@ -392,3 +394,94 @@ register_leaf_op("this", lambda f, v: InPeriod(f, "this", v))
 register_leaf_op("last", lambda f, v: InPeriod(f, "last", v))
 register_leaf_op("before", lambda f, v: Before(f, v))
 register_leaf_op("after", lambda f, v: After(f, v))
+
+
+@attrs.frozen
+class WithinNext(RelativeDate):
+    """The value lies between now and the end of the day `amount` units ahead.
+
+    The forward mirror of `WithinLast`: ``due_at within the next 7 days`` holds from now
+    to the end of the day a week ahead (days: from today to that day, both included).
+
+    Attributes:
+        amount: How many units ahead (0: the rest of today).
+        unit: ``day``, ``week``, ``month``, ``quarter`` or ``year``.
+    """
+
+    kind: ClassVar[str] = "within_next"
+    op: ClassVar[str] = "within next"
+    amount: int = attrs.field(converter=_amount, validator=_reach)
+    unit: str = attrs.field(converter=_unit)
+
+    def _bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+        """Return ``[now, start of day (today + amount units + 1 day))``."""
+        today = calendar.today(now)
+        end_day = calendar.shift(today, self.unit, self.amount) + dt.timedelta(days=1)
+        return DateBounds(now, calendar.start_of_day(end_day), today, end_day)
+
+    def _value_dict(self) -> dict[str, Any]:
+        return {"value": [self.amount, self.unit]}
+
+    def __str__(self) -> str:
+        return f"{self.field} within the next {_plural(self.amount, self.unit)}"
+
+
+_ANCHORS = ("today", "now")
+
+
+def _anchor(value: object) -> str:
+    if value not in _ANCHORS:
+        raise SegmentError(f"a moment relative to now is 'today' or 'now', not {value!r}")
+    return str(value)
+
+
+def _side(value: object) -> str:
+    if value not in ("before", "after"):
+        raise SegmentError(f"a side is 'before' or 'after', not {value!r}")
+    return str(value)
+
+
+@attrs.frozen
+class RelativeMoment(RelativeDate):
+    """The value lies before or after today (the calendar's day) or now (the instant).
+
+    ``before today``: before the start of today; ``after today``: from the start of
+    tomorrow; ``before now`` / ``after now``: before / after this instant (a date is before
+    now when it is before today, after now when it is after today).
+
+    Attributes:
+        side: ``"before"`` or ``"after"``.
+        anchor: ``"today"`` or ``"now"``.
+    """
+
+    kind: ClassVar[str] = "relative_moment"
+    side: str = attrs.field(converter=_side)
+    anchor: str = attrs.field(converter=_anchor)
+
+    @property
+    def op(self) -> str:  # type: ignore[override]
+        """``"before today"``, ``"after now"``, ..., as in the dict form (no value)."""
+        return f"{self.side} {self.anchor}"
+
+    def _bounds(self, now: dt.datetime, calendar: BusinessCalendar) -> DateBounds:
+        today = calendar.today(now)
+        tomorrow = today + dt.timedelta(days=1)
+        if self.side == "before":
+            end = calendar.start_of_day(today) if self.anchor == "today" else now
+            return DateBounds(None, end, None, today)
+        if self.anchor == "today":
+            return DateBounds(calendar.start_of_day(tomorrow), None, tomorrow, None)
+        return DateBounds(now + _ONE_MICROSECOND, None, tomorrow, None)
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.side} {self.anchor}"
+
+
+register_leaf_op("within next", lambda f, v: WithinNext(f, *_pair(v)))
+for _s in ("before", "after"):
+    for _a in _ANCHORS:
+        register_leaf_op(
+            f"{_s} {_a}",
+            (lambda s, a: lambda f, _v: RelativeMoment(f, s, a))(_s, _a),
+            takes_value=False,
+        )

@@ -170,6 +170,8 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
     visit_in_period = _relative
     visit_before = _relative
     visit_after = _relative
+    visit_within_next = _relative
+    visit_relative_moment = _relative
 
     def visit_compare(self, node: Compare) -> Predicate:
         """Compile ``field <op> value``."""
@@ -476,6 +478,8 @@ class PythonSourceCompiler(ConditionCompiler[str]):
     visit_in_period = _relative
     visit_before = _relative
     visit_after = _relative
+    visit_within_next = _relative
+    visit_relative_moment = _relative
 
     def visit_and(self, node: And) -> str:
         """Compile a conjunction."""

@@ -473,6 +473,7 @@ class F:
         return IsEmpty(self.path, negated=True)
 
 
+_NO_VALUE_OPS: set[str] = {"is empty", "is not empty"}
 _LEAF_OPS: dict[str, Callable[[str, Any], Condition]] = {
     **{op: (lambda o: lambda f, v: Compare(f, o, decode_constant(v)))(op) for op in COMPARISONS},
     "in": lambda f, v: In(f, [decode_constant(x) for x in _list(v, 0)]),
@@ -489,12 +490,17 @@ _LEAF_OPS: dict[str, Callable[[str, Any], Condition]] = {
 _FORMS: dict[str, Callable[[Mapping[str, Any]], Condition]] = {}
 
 
-def register_leaf_op(op: str, build: Callable[[str, Any], Condition]) -> None:
+def register_leaf_op(
+    op: str, build: Callable[[str, Any], Condition], *, takes_value: bool = True
+) -> None:
     """Teach `condition_from_dict` a field operator ``{"field", "op": op, "value"}``.
 
-    Modules that add node kinds (`crmkit.conditions.dates`) register their operators here.
+    Modules that add node kinds (`crmkit.conditions.dates`) register their operators here;
+    one that `takes_value=False` has no ``value`` (``{"field", "op": "before today"}``).
     """
     _LEAF_OPS[op] = build
+    if not takes_value:
+        _NO_VALUE_OPS.add(op)
 
 
 def register_dict_form(key: str, load: Callable[[Mapping[str, Any]], Condition]) -> None:
@@ -535,7 +541,7 @@ def condition_from_dict(data: Mapping[str, Any]) -> Condition:
         build = _LEAF_OPS.get(op) if isinstance(op, str) else None
         if build is None:
             raise SegmentError(f"{op!r} is not an operator: use one of {', '.join(_LEAF_OPS)}")
-        needs_value = op not in ("is empty", "is not empty")
+        needs_value = op not in _NO_VALUE_OPS
         if needs_value != ("value" in keys):
             raise SegmentError(
                 f"operator {op!r} {'needs' if needs_value else 'takes no'} value in {dict(data)!r}"

@@ -29,7 +29,7 @@ class ColumnSource(Protocol):
 
     def columns(
         self,
-        names: Sequence[str],
+        names: Sequence[str] | None = None,
         segment: Condition | None = None,
         *,
         include_archived: bool = False,
@@ -54,17 +54,18 @@ def fetch_columns(
     Args:
         source: A repository (``uow.contacts``), columns already fetched (a mapping of
             names to lists), or `RfmScore` objects (from `crmkit.segments.rfm`).
-        columns: The columns to fetch from a repository (required for one); for a
-            mapping or scores, the subset to keep (all when None).
+        columns: The columns to fetch from a repository (its default set when None:
+            every field held in one plain column, a contact's primary ``email`` and
+            ``phone``); for a mapping or scores, the subset to keep (all when None).
         segment: With a repository: only the records in this segment.
         include_archived: With a repository: archived records too.
 
     Raises:
-        ValidationError: When a repository is given no columns, a segment comes with
-            data already fetched, or a column is unknown.
+        ValidationError: When a repository is given an empty list of columns, a segment
+            comes with data already fetched, or a column is unknown.
     """
     if isinstance(source, ColumnSource):
-        if not columns:
+        if columns is not None and not columns:
             raise ValidationError.single("columns", columns, "name the columns to fetch")
         return source.columns(columns, segment, include_archived=include_archived)
     if segment is not None:

@@ -31,7 +31,9 @@ from crmkit.conditions.dates import (
     Before,
     InPeriod,
     MoreThanAgo,
+    RelativeMoment,
     WithinLast,
+    WithinNext,
 )
 from crmkit.conditions.limits import (
     MAX_INTEGER,
@@ -441,9 +443,20 @@ class _Parser:
             return HasTag(field, self.string("after 'has tag'"))
         if word == "within":
             self.advance()
+            ahead = False
             if self.accept("the"):
-                self.expect_word("last", "after 'within the'")
+                if self.accept("next"):
+                    ahead = True
+                else:
+                    self.expect_word("last", "after 'within the' ('last' or 'next')")
+            elif self.accept("next"):
+                ahead = True
             amount_token = self.current
+            if ahead:
+                amount = self.integer("after 'within the next'")
+                unit = self.unit()
+                self.check_amount(amount, unit, amount_token)
+                return WithinNext(field, amount, unit)
             amount = self.integer("after 'within'")
             unit = self.unit()
             self.check_amount(amount, unit, amount_token)
@@ -459,6 +472,8 @@ class _Parser:
             return MoreThanAgo(field, amount, unit)
         if word in ("before", "after"):
             self.advance()
+            if self.is_word("today") or self.is_word("now"):
+                return RelativeMoment(field, word, self.advance().text.lower())
             moment = self.value()
             if not isinstance(moment, dt.date):
                 self.fail(

@@ -57,6 +57,11 @@ class ColumnSpec:
             ``money`` (a Money's amount) or ``currency`` (a Money's currency).
         empty: The value of an empty structured field (stored as NULL): ``[]``, ``{}``,
             None; the value of a missing fact (0 for counts).
+        key: For the ``custom_value`` shape (one custom field, typed): the field's key.
+            The shapes ``primary_email`` / ``primary_phone`` (the first of a contact's
+            `emails` / `phones`), ``email_text`` / ``phone_text`` (one address or
+            number) give text: the normalised address, the E.164 number
+            (`crmkit.storage.columns.derived_column`).
     """
 
     name: str
@@ -64,6 +69,7 @@ class ColumnSpec:
     field: str
     shape: str
     empty: Any = None
+    key: str | None = None
 
 
 @attrs.frozen

@@ -31,12 +31,16 @@ class CustomFieldRegistry:
 
     def get(self, kind: str) -> CustomFieldSchema:
         """Return the current schema of `kind` (empty, version 0, if none was saved)."""
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ValidationError.single("kind", kind, f"is not one of {', '.join(KINDS)}")
         return self._uow._schema(kind) or CustomFieldSchema(kind, (), 0)
 
     def save(self, schema: CustomFieldSchema) -> CustomFieldSchema:
         """Store the next version of a schema (the stored version + 1)."""
+        if not isinstance(schema, CustomFieldSchema):
+            raise ValidationError.single(
+                "schema", type(schema).__name__, "is not a CustomFieldSchema"
+            )
         self._uow._write()
         current = self.get(schema.entity)
         problems = []

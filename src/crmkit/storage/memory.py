@@ -29,6 +29,13 @@ from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
 from crmkit.model.registry import KINDS, Kind
 from crmkit.model.rfm import compute_rfm
+from crmkit.storage.arguments import (
+    MAX_BUSY_TIMEOUT,
+    check_clock,
+    check_events_window,
+    check_record_id,
+    seconds_option,
+)
 from crmkit.storage.backend import (
     ActivitySource,
     ColumnSpec,
@@ -667,8 +674,9 @@ class MemoryStore:
     """
 
     def __init__(self, clock: Clock | None = None, *, busy_timeout: float = 5.0) -> None:
+        check_clock(clock)
         self.clock = resolve_clock(clock)
-        self.busy_timeout = busy_timeout
+        self.busy_timeout = seconds_option("busy_timeout", busy_timeout, at_most=MAX_BUSY_TIMEOUT)
         self._state = _State()
         self._lock = _StateLock()
         self._write_lock = threading.Lock()
@@ -689,6 +697,7 @@ class MemoryStore:
         The entries are frozen and their values are the caller's own copies (as a SQL store
         decodes them anew), so changing what is read changes nothing stored.
         """
+        check_record_id(entity_id, "entity_id")
         with self._lock:
             entries = list(self._state.history.get(entity_id, ()))
         return [
@@ -704,9 +713,10 @@ class MemoryStore:
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Return outbox events after position `after`, in commit order (the caller's copies)."""
+        check_events_window(after, limit)
         with self._lock:
-            end = None if limit is None else max(after, 0) + limit
-            events = self._state.events[max(after, 0) : end]
+            end = None if limit is None else after + limit
+            events = self._state.events[after:end]
         return [attrs.evolve(e, payload=copy_plain(e.payload)) for e in events]
 
     def close(self) -> None:

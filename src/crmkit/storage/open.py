@@ -8,6 +8,7 @@ from typing import Any
 
 from crmkit.clock import Clock
 from crmkit.errors import StoreOpenError
+from crmkit.storage.arguments import check_clock, check_options
 from crmkit.storage.protocol import Store
 
 __all__ = ["open_store", "redact_url"]
@@ -37,10 +38,12 @@ def open_store(url: str, *, clock: Clock | None = None, **options: Any) -> Store
         The open store; use it as a context manager to close it.
 
     Raises:
-        StoreOpenError: For an unknown scheme, a malformed URL, or a database that cannot be
-            opened (the message hides any password).
+        StoreOpenError: For an unknown scheme, a malformed URL, an option the adapter does
+            not read or a bad option value (each named), a `clock` without ``now()``, or a
+            database that cannot be opened (the message hides any password).
         SchemaVersionError: For a database written by a newer crmkit.
     """
+    check_clock(clock)
     if not isinstance(url, str) or "://" not in url:
         raise StoreOpenError(
             f"not a store URL: {url!r} (use memory://, sqlite:///path.db or postgresql://...)"
@@ -51,6 +54,7 @@ def open_store(url: str, *, clock: Clock | None = None, **options: Any) -> Store
 
         if url.split("://", 1)[1] not in ("", "/"):
             raise StoreOpenError(f"memory:// takes no path: {url!r}")
+        check_options("memory", options, ("busy_timeout",))
         return MemoryStore(clock, **options)
     if scheme == "sqlite":
         from crmkit.storage.sqlite.store import SqliteStore

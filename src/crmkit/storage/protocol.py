@@ -54,10 +54,13 @@ from crmkit.model.lead import Lead
 from crmkit.model.order import Order
 from crmkit.model.rfm import RfmGroup, RfmScore
 from crmkit.model.task import Task
+from crmkit.pipelines.events import Moved
+from crmkit.pipelines.pipeline import Pipeline
 from crmkit.values.money import Money
 
 __all__ = [
     "CustomFieldRegistry",
+    "DealRepository",
     "DomainEvent",
     "FieldChange",
     "HistoryEntry",
@@ -65,6 +68,7 @@ __all__ = [
     "OrderRepository",
     "Progress",
     "RecordFacts",
+    "RelatedRecords",
     "Repository",
     "RfmGroup",
     "RfmScore",
@@ -73,6 +77,7 @@ __all__ = [
     "SegmentBook",
     "Store",
     "StoredEvent",
+    "StoredRecords",
     "StoredScore",
     "UnitOfWork",
 ]
@@ -182,6 +187,35 @@ class RecordFacts:
         return Money(self.order_totals.get(currency, Decimal(0)), currency)
 
 
+class StoredRecords(list[E]):
+    """What `Repository.add_many` stored: the records as stored (version 1), in input order.
+
+    A list, so ``companies = uow.companies.add_many(companies)`` does what it reads;
+    `stored` is how many were stored, also when ``keep=False`` kept none of them (a
+    streamed import of millions of rows then stays in constant memory).
+    """
+
+    stored: int
+
+    def __init__(self, records: Iterable[E] = (), *, stored: int | None = None) -> None:
+        super().__init__(records)
+        self.stored = len(self) if stored is None else stored
+
+
+class RelatedRecords(list[E]):
+    """What `Repository.related` found: at most `limit` records, newest first.
+
+    `truncated` is True when more records relate than were returned: ask again with a
+    larger `limit` (or stream them with `find` and a segment) rather than miss them.
+    """
+
+    truncated: bool
+
+    def __init__(self, records: Iterable[E] = (), *, truncated: bool = False) -> None:
+        super().__init__(records)
+        self.truncated = truncated
+
+
 class Repository(Protocol[E]):
     """The records of one kind inside a unit of work (`uow.contacts`, `uow.deals`, ...)."""
 
@@ -195,12 +229,27 @@ class Repository(Protocol[E]):
         ...
 
     def add_many(
-        self, entities: Iterable[E], *, batch_size: int = 1000, progress: Progress | None = None
-    ) -> int:
-        """Store many new entities in batches; return how many were stored.
+        self,
+        entities: Iterable[E],
+        *,
+        batch_size: int = 1000,
+        progress: Progress | None = None,
+        keep: bool = True,
+    ) -> StoredRecords[E]:
+        """Store many new entities in batches; return them as stored (version 1).
 
         All or nothing: problems are collected for every row (``Problem.row`` is the 0-based
         position) and raised together as one `ValidationError`; nothing is stored then.
+
+        Args:
+            entities: The new entities (version 0), any iterable (a generator streams).
+            batch_size: Rows written per batch.
+            progress: Called as ``progress(done, total)`` after each batch.
+            keep: Return the stored records; with False the result is empty and only its
+                `stored` count is kept, so a long stream stays in constant memory.
+
+        Returns:
+            A `StoredRecords` list of the stored entities; its `stored` says how many.
         """
         ...
 
@@ -209,11 +258,16 @@ class Repository(Protocol[E]):
 
         Raises:
             NotFoundError: When there is none.
+            ValidationError: Naming ``entity_id`` when it is not a `uuid.UUID`.
         """
         ...
 
     def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, E]:
-        """Return the entities found among `ids` (one query), keyed by id."""
+        """Return the entities found among `ids` (one query), keyed by id.
+
+        Raises:
+            ValidationError: Naming ``ids[i]`` for each item that is not a `uuid.UUID`.
+        """
         ...
 
     def update(self, entity: E) -> E:
@@ -303,11 +357,16 @@ class Repository(Protocol[E]):
         """
         ...
 
-    def related(self, record_id: uuid.UUID, *, limit: int = 100) -> list[E]:
+    def related(self, record_id: uuid.UUID, *, limit: int = 100) -> RelatedRecords[E]:
         """Return the live entities that relate to a record, newest first (at most `limit`).
 
         Activities, tasks and orders relate through their contact, company, deal and lead ids;
-        deals through their company, contacts and lead.
+        deals through their company, contacts and lead. Nothing is cut silently: the result's
+        `truncated` is True when more than `limit` relate.
+
+        Raises:
+            ValidationError: Naming ``record_id`` when it is not a `uuid.UUID`, or ``limit``
+                when it is not an integer of at least 1.
         """
         ...
 
@@ -328,7 +387,7 @@ class Repository(Protocol[E]):
 
     def columns(
         self,
-        names: Sequence[str],
+        names: Sequence[str] | None = None,
         segment: Condition | None = None,
         *,
         include_archived: bool = False,
@@ -340,7 +399,10 @@ class Repository(Protocol[E]):
         Values are plain: scalars as the model holds them, enums as their value, a Money
         field as its Decimal amount plus a ``<name>_currency`` column, structured fields as
         JSON-ready data; ``facts.order_count`` (``facts.<fact>``) and ``score.<scorer>``
-        name the store's facts and latest scores.
+        name the store's facts and latest scores; ``custom.<key>`` is one custom field,
+        typed as the record holds it (None when missing); ``email`` and ``phone`` are a
+        contact's primary address (normalised text) and number (E.164). With no `names`,
+        every field held in one plain column (`crmkit.storage.columns.default_column_names`).
 
         Raises:
             ValidationError: When a name is not a column of this kind of record.
@@ -354,6 +416,32 @@ class ContactRepository(Repository[Contact], Protocol):
 
     def find_by_email(self, email: str) -> list[Contact]:
         """Return the live contacts with that address among their emails (by match key)."""
+        ...
+
+
+class DealRepository(Repository[Deal], Protocol):
+    """Deals, with their stage history; moved through their pipeline in one call."""
+
+    def move(
+        self,
+        deal: Deal,
+        to: str,
+        *,
+        pipeline: Pipeline,
+        by: str | None = None,
+        note: str | None = None,
+        **changes: Any,
+    ) -> Moved:
+        """Move a deal to stage `to` of `pipeline`, store it and record its event, in one call.
+
+        `pipeline.move` checks and makes the move; the deal is stored (its version checked)
+        and its `StageChanged` event recorded in the outbox, all or nothing.
+
+        Raises:
+            ValidationError: When `deal` or `pipeline` is not a Deal and its Pipeline.
+            TransitionError: When the pipeline refuses the move.
+            ConcurrencyError: When the deal changed since it was read.
+        """
         ...
 
 
@@ -581,7 +669,7 @@ class UnitOfWork(Protocol):
         ...
 
     @property
-    def deals(self) -> Repository[Deal]:
+    def deals(self) -> DealRepository:
         """The deals, with their stage history."""
         ...
 
@@ -672,11 +760,20 @@ class Store(Protocol):
         ...
 
     def history(self, entity_id: uuid.UUID) -> list[HistoryEntry]:
-        """Return every recorded change of a record, oldest first."""
+        """Return every recorded change of a record, oldest first.
+
+        Raises:
+            ValidationError: Naming ``entity_id`` when it is not a `uuid.UUID`.
+        """
         ...
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        """Return outbox events with a position greater than `after`, in commit order."""
+        """Return outbox events with a position greater than `after`, in commit order.
+
+        Raises:
+            ValidationError: Naming ``after`` when it is not an integer of 0 or more, and
+                ``limit`` when it is neither None nor an integer of 0 or more.
+        """
         ...
 
     def close(self) -> None:

@@ -347,7 +347,8 @@ class StoreContract(StoreFixtures):
             stored = repository(uow, kind).add_many(
                 rows, batch_size=3, progress=lambda done, total: calls.append((done, total))
             )
-        assert stored == 10
+        assert stored.stored == 10
+        assert [(r.id, r.version) for r in stored] == [(r.id, 1) for r in rows]
         assert calls, "progress was never called"
         assert calls[-1][0] == 10
         assert all(total in (None, 10) for _, total in calls), calls
@@ -369,16 +370,17 @@ class StoreContract(StoreFixtures):
             assert (
                 uow.contacts.add_many(
                     rows, batch_size=4, progress=lambda d, t: calls.append((d, t))
-                )
+                ).stored
                 == 25
             )
         assert calls[-1][0] == 25
         assert self.read(store, lambda uow: uow.contacts.count()) == 25
 
     def test_add_many_of_nothing_stores_nothing(self, store: Store) -> None:
-        """An empty input stores nothing and returns 0."""
+        """An empty input stores nothing and returns an empty list (`stored` 0)."""
         with store.unit_of_work() as uow:
-            assert uow.contacts.add_many([]) == 0
+            assert uow.contacts.add_many([]) == []
+            assert uow.contacts.add_many([]).stored == 0
         assert self.read(store, lambda uow: uow.contacts.count()) == 0
 
     @pytest.mark.parametrize("kind", KINDS)
@@ -1394,7 +1396,7 @@ class StoreContract(StoreFixtures):
             Order.create(total="5.01", currency="USD", placed_at=p3, contact_id=c, clock=clock),
         ]
         with store.unit_of_work() as uow:
-            assert uow.orders.add_many(orders, batch_size=2) == 3
+            assert uow.orders.add_many(orders, batch_size=2).stored == 3
         with store.unit_of_work(readonly=True) as uow:
             facts = uow.contacts.facts(c)
             assert facts.order_count == 3

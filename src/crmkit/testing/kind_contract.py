@@ -104,7 +104,7 @@ class KindContract(StoreFixtures):
         """Bulk add, then `iter` pages through them by id, and `count` agrees."""
         with store.unit_of_work() as uow:
             made = [self.make_record(uow, number, clock) for number in range(7)]
-            assert self._repository(uow).add_many(made, batch_size=3) == 7
+            assert self._repository(uow).add_many(made, batch_size=3).stored == 7
         with store.unit_of_work(readonly=True) as uow:
             read = list(self._repository(uow).iter(batch_size=2))
             assert [r.id for r in read] == sorted(r.id for r in made)

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from crmkit.errors import StoreOpenError
+from crmkit.storage.arguments import seconds_option
 from crmkit.storage.open import redact_url
 
 __all__ = ["CRMKIT_OPTIONS", "PostgresUrl", "parse_postgres_url", "valid_schema_name"]
@@ -110,14 +111,12 @@ def parse_postgres_url(url: str, options: dict[str, Any]) -> PostgresUrl:
         )
     pool_min = _number(merged, "pool_min", 1, int, shown)
     pool_max = _number(merged, "pool_max", max(10, pool_min), int, shown)
-    pool_timeout = _number(merged, "pool_timeout", 30.0, float, shown)
+    pool_timeout = seconds_option("pool_timeout", merged.get("pool_timeout", 30.0), positive=True)
     if pool_min < 0 or pool_max < 1 or pool_max < pool_min:
         raise StoreOpenError(
             f"bad pool size in {shown!r}: need 0 <= pool_min <= pool_max and pool_max >= 1 "
             f"(got pool_min={pool_min}, pool_max={pool_max})"
         )
-    if pool_timeout <= 0:
-        raise StoreOpenError(f"bad pool_timeout in {shown!r}: it must be positive")
     check = str(merged.get("pool_check", "0")).lower()
     if check not in _TRUE | _FALSE:
         raise StoreOpenError(f"bad pool_check {check!r} in {shown!r}: use 1 or 0")

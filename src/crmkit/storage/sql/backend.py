@@ -29,6 +29,7 @@ from crmkit.storage.backend import (
     SegmentQuery,
     keyset_pages,
 )
+from crmkit.storage.columns import DERIVED_SHAPES, derived_column
 from crmkit.storage.protocol import (
     FieldChange,
     HistoryEntry,
@@ -751,6 +752,10 @@ class SqlBackend:
     def _column_decoder(self, spec: ColumnSpec) -> Callable[[Any], Any] | None:
         """Return how to decode one column's values (None: they come as they are)."""
         shape, empty, dec = spec.shape, spec.empty, self._dec
+        if shape in DERIVED_SHAPES:
+            load = dec["json"]
+            pick = derived_column(spec)
+            return lambda v: None if v is None else pick(load(v))
         if shape == "custom":
             load = dec["json"]
             return lambda v: empty if v is None else {k: x for k, (_t, x) in load(v).items()}

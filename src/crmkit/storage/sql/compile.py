@@ -282,6 +282,8 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
     visit_in_period = _leaf
     visit_before = _leaf
     visit_after = _leaf
+    visit_within_next = _leaf
+    visit_relative_moment = _leaf
 
     def scalar(self, node: FieldCondition, expr: str, shape: str) -> Expr:
         """A condition on one column-like value of a known type."""

@@ -8,6 +8,7 @@ from typing import Self
 
 from crmkit.clock import Clock
 from crmkit.errors import StorageError
+from crmkit.storage.arguments import check_events_window, check_record_id
 from crmkit.storage.protocol import HistoryEntry, StoredEvent
 from crmkit.storage.sql.backend import SqlBackend, read_events, read_history
 from crmkit.storage.unit_of_work import BackendUnitOfWork
@@ -39,6 +40,7 @@ class SqlStore:
 
     def history(self, entity_id: uuid.UUID) -> list[HistoryEntry]:
         """Return every recorded change of a record, oldest first."""
+        check_record_id(entity_id, "entity_id")
         backend = self._backend(readonly=True)
         try:
             return read_history(backend, entity_id)
@@ -47,6 +49,7 @@ class SqlStore:
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Return outbox events after position `after`, in commit order."""
+        check_events_window(after, limit)
         backend = self._backend(readonly=True)
         try:
             return read_events(backend, after, limit)

@@ -26,12 +26,21 @@ from crmkit.errors import (
     StoreBusyError,
     StoreOpenError,
 )
+from crmkit.storage.arguments import (
+    MAX_BUSY_TIMEOUT,
+    check_clock,
+    check_options,
+    seconds_option,
+)
 from crmkit.storage.sql.backend import SqlBackend
 from crmkit.storage.sql.dialect import SqliteDialect
 from crmkit.storage.sql.schema import apply_migrations, codecs, newest_version
 from crmkit.storage.sql.store import SqlStore
 
-__all__ = ["SqliteStore", "translate_sqlite_error"]
+__all__ = ["URL_OPTIONS", "SqliteStore", "translate_sqlite_error"]
+
+URL_OPTIONS = ("busy_timeout",)
+"""The options a SQLite store URL (or `open_store` keyword) may give; others are refused."""
 
 
 def translate_sqlite_error(error: sqlite3.Error, path: str) -> StorageError:
@@ -198,9 +207,10 @@ class SqliteStore(SqlStore):
     def __init__(
         self, path: str | Path, *, clock: Clock | None = None, busy_timeout: float = 30.0
     ) -> None:
+        check_clock(clock)
         self.path = str(path)
         self.clock = resolve_clock(clock)
-        self.busy_timeout = busy_timeout
+        self.busy_timeout = seconds_option("busy_timeout", busy_timeout, at_most=MAX_BUSY_TIMEOUT)
         self.dialect = SqliteDialect()
         self._codecs = codecs(self.dialect)
         self._closed = False
@@ -219,7 +229,11 @@ class SqliteStore(SqlStore):
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock | None = None, **options: Any) -> SqliteStore:
-        """Open ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``."""
+        """Open ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
+
+        The one option is ``busy_timeout`` (seconds, 0 to 86400), in the URL
+        (``?busy_timeout=5``) or as a keyword; any other is refused with `StoreOpenError`.
+        """
         parts = urllib.parse.urlsplit(url)
         if parts.netloc:
             raise StoreOpenError(
@@ -228,9 +242,10 @@ class SqliteStore(SqlStore):
         path = urllib.parse.unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
         if not path:
             raise StoreOpenError(f"bad SQLite URL {url!r}: it names no file")
-        timeout = urllib.parse.parse_qs(parts.query).get("busy_timeout")
-        if timeout:
-            options.setdefault("busy_timeout", float(timeout[0]))
+        query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+        check_options("SQLite", {**query, **options}, URL_OPTIONS)
+        if "busy_timeout" in query:
+            options.setdefault("busy_timeout", query["busy_timeout"])
         return cls(path, clock=clock, **options)
 
     def _connect(self) -> sqlite3.Connection:
