@@ -63,9 +63,10 @@ def test_ties_share_a_score_and_better_never_scores_lower(values):
                 assert a[6] <= b[6]
 
 
-def test_all_equal_customers_score_1():
+def test_all_equal_customers_score_5_for_recency_and_1_for_frequency_and_money():
+    """Ties share a score: all bought on the same day (R 5), none bought more or for more."""
     rows = [(uuid.UUID(int=i), 3, 2, Decimal(5)) for i in range(7)]
-    assert {row[4:] for row in compute_rfm(rows)} == {(1, 1, 1)}
+    assert {row[4:] for row in compute_rfm(rows)} == {(5, 1, 1)}
 
 
 @pytest.mark.parametrize(
@@ -125,17 +126,18 @@ def test_helpers_group_and_tabulate_scores():
     store, a, b = _store()
     with store.unit_of_work(readonly=True) as uow:
         scores = rfm(uow, currency="EUR")
-    # two customers: ranks 1 and 2 of n = 2 score 1 and 1 + 5 * 1 // 2 = 3
+    # two customers: F and M ranks 1 and 2 of n = 2 score 1 and 1 + 5 * 1 // 2 = 3; recency
+    # mirrors it, most recent first: 5 and 5 - 5 * 1 // 2 = 3
     assert scores == [
-        RfmScore(a.id, 1, 2, Decimal(20), 3, 3, 3, RfmGroup.NEED_ATTENTION),
-        RfmScore(b.id, 50, 1, Decimal(10), 1, 1, 1, RfmGroup.LOST),
+        RfmScore(a.id, 1, 2, Decimal(20), 5, 3, 3, RfmGroup.POTENTIAL_LOYALIST),
+        RfmScore(b.id, 50, 1, Decimal(10), 3, 1, 1, RfmGroup.ABOUT_TO_SLEEP),
     ]
     groups = rfm_groups(reversed(scores))
-    assert groups[RfmGroup.NEED_ATTENTION] == [a.id]
-    assert groups[RfmGroup.LOST] == [b.id]
+    assert groups[RfmGroup.POTENTIAL_LOYALIST] == [a.id]
+    assert groups[RfmGroup.ABOUT_TO_SLEEP] == [b.id]
     assert groups[RfmGroup.CHAMPIONS] == []
     columns = rfm_columns(scores)
-    assert columns["group"] == ["need_attention", "lost"]
+    assert columns["group"] == ["potential_loyalist", "about_to_sleep"]
     assert columns["monetary"] == [Decimal(20), Decimal(10)]
 
 
@@ -158,7 +160,7 @@ def test_rfm_scores_to_dataframes():
         scores = rfm(uow, currency="EUR")
     frame = to_pandas(scores)
     assert isinstance(frame, pandas.DataFrame)
-    assert list(frame["group"]) == ["need_attention", "lost"]
+    assert list(frame["group"]) == ["potential_loyalist", "about_to_sleep"]
     assert frame["record_id"][0] == a.id
     small = to_polars(scores, ["record_id", "r", "monetary"])
     assert isinstance(small, polars.DataFrame)

@@ -75,14 +75,14 @@ def test_worked_example(adapter):
     got = {s.record_id: s for s in scores}
     assert [s.record_id for s in scores] == sorted(got)
     assert set(got) == {ada.id, bob.id, cy.id, eve.id}
-    # n = 4. Recency ranks by descending days: Cy 200 (1), Eve 90 (2), Ada = Bob 2 (3, 3).
-    # Frequency: Bob 1 = Cy 1 = Eve 1 (1), Ada 3 (4). Monetary: Bob 20 = Eve 20.00 (1),
-    # Cy 150.50 (3), Ada 150.50 (3): Ada's USD order is left out.
-    assert got[ada.id] == RfmScore(ada.id, 2, 3, Decimal("150.50"), 3, 4, 3, RfmGroup.LOYAL)
-    assert got[bob.id] == RfmScore(bob.id, 2, 1, Decimal(20), 3, 1, 1, RfmGroup.ABOUT_TO_SLEEP)
-    assert got[cy.id] == RfmScore(cy.id, 200, 1, Decimal("150.5"), 1, 1, 3, RfmGroup.LOST)
-    assert got[eve.id] == RfmScore(eve.id, 90, 1, Decimal(20), 2, 1, 1, RfmGroup.HIBERNATING)
-    assert got[ada.id].code == "343"
+    # n = 4. Recency ranks most recent first: Ada = Bob 2 (1, 1: R 5), Eve 90 (3: 5 - 10 // 4
+    # = 3), Cy 200 (4: 5 - 15 // 4 = 2). Frequency: Bob 1 = Cy 1 = Eve 1 (1), Ada 3 (4).
+    # Monetary: Bob 20 = Eve 20.00 (1), Cy 150.50 (3), Ada 150.50 (3): Ada's USD order is out.
+    assert got[ada.id] == RfmScore(ada.id, 2, 3, Decimal("150.50"), 5, 4, 3, RfmGroup.CHAMPIONS)
+    assert got[bob.id] == RfmScore(bob.id, 2, 1, Decimal(20), 5, 1, 1, RfmGroup.NEW_CUSTOMERS)
+    assert got[cy.id] == RfmScore(cy.id, 200, 1, Decimal("150.5"), 2, 1, 3, RfmGroup.HIBERNATING)
+    assert got[eve.id] == RfmScore(eve.id, 90, 1, Decimal(20), 3, 1, 1, RfmGroup.ABOUT_TO_SLEEP)
+    assert got[ada.id].code == "543"
     assert [(s.record_id, s.frequency, s.monetary) for s in by_company] == [
         (acme.id, 2, Decimal("520.00"))
     ]
@@ -210,10 +210,12 @@ def test_every_adapter_scores_the_same(tmp_path_factory, data):
 
 
 def reference_scores(rows, row):
-    """Scores by counting: rank = 1 + how many are strictly worse (ties share it)."""
+    """Scores by counting: F and M rank = 1 + how many are strictly worse, R rank = 1 + how
+    many are strictly more recent (ties share it); R mirrors the quantile, best first."""
     n = len(rows)
     _id, days, count, money = row
-    r_rank = 1 + sum(1 for other in rows if other[1] > days)
+    r_rank = 1 + sum(1 for other in rows if other[1] < days)
     f_rank = 1 + sum(1 for other in rows if other[2] < count)
     m_rank = 1 + sum(1 for other in rows if other[3] < money)
-    return tuple(1 + (5 * (rank - 1)) // n for rank in (r_rank, f_rank, m_rank))
+    r = 5 - (5 * (r_rank - 1)) // n
+    return (r, *(1 + (5 * (rank - 1)) // n for rank in (f_rank, m_rank)))

@@ -17,7 +17,7 @@ import attrs
 
 from crmkit.errors import Problem, ValidationError
 
-__all__ = ["RfmGroup", "RfmRow", "RfmScore", "compute_rfm", "rfm_quantile"]
+__all__ = ["RfmGroup", "RfmRow", "RfmScore", "compute_rfm", "rfm_quantile", "rfm_recency_score"]
 
 RfmRow = tuple[uuid.UUID, int, int, Decimal, int, int, int]
 """``(record_id, recency_days, frequency, monetary, r, f, m)``: one customer's RFM, no group."""
@@ -102,15 +102,19 @@ _RFM_GRID: tuple[tuple[RfmGroup, ...], ...] = (
 class RfmScore:
     """One customer's recency, frequency and monetary values, their 1-5 scores and group.
 
-    Scores are quantiles by rank among all the customers scored together: with ``n``
-    customers and ``rank`` the 1-based position of a value in ascending order (ties share
-    the lowest rank, as SQL's ``RANK()``), the score is ``1 + (5 * (rank - 1)) // n``.
-    Recency ranks in descending order of days, so the most recent buyers score 5.
+    Scores are quantiles by rank among all the customers scored together. Frequency and
+    money: with ``n`` customers and ``rank`` the 1-based position of a value in ascending
+    order (ties share the lowest rank, as SQL's ``RANK()``), the score is
+    ``1 + (5 * (rank - 1)) // n`` (`rfm_quantile`). Recency is the mirror image, best first:
+    ``rank`` counts from the most recent (fewest days; ties share the best rank) and the
+    score is ``5 - (5 * (rank - 1)) // n`` (`rfm_recency_score`), so the most recent buyers
+    score 5, a lone customer or customers who all bought on the same day score 5 (not 1,
+    "lost"), and the rest score down from there.
 
     Attributes:
         record_id: The contact (or company) that bought.
-        recency_days: Whole days from its last counted order to the "as of" instant (0 for
-            an order placed later).
+        recency_days: Whole 24-hour days elapsed from its last counted order to the "as of"
+            instant, rounded down (0 for an order placed later, or less than a day ago).
         frequency: How many counted orders it placed (every currency).
         monetary: What those orders came to in the chosen currency.
         r: The recency score, 1 (longest ago) to 5 (most recent).
@@ -143,6 +147,18 @@ def rfm_quantile(rank: int, n: int) -> int:
     return 1 + (5 * (rank - 1)) // n
 
 
+def rfm_recency_score(rank: int, n: int) -> int:
+    """Return the 1-5 recency score of the customer at 1-based `rank`, most recent first.
+
+    ``5 - (5 * (rank - 1)) // n``, which is ``6 - rfm_quantile(rank, n)``: with ties sharing
+    their best rank (SQL's ``RANK() OVER (ORDER BY recency_days)``), the customers who
+    bought most recently score 5 however many share that day, and a customer who is alone
+    scores 5. Equivalently, ranking by descending days with ties at their *highest* rank
+    ``h``, the score is ``ceil(5 * h / n)``.
+    """
+    return 5 - (5 * (rank - 1)) // n
+
+
 def compute_rfm(
     customers: Iterable[tuple[uuid.UUID, int, int, Decimal]],
 ) -> list[RfmRow]:
@@ -161,8 +177,8 @@ def compute_rfm(
             recency,
             frequency,
             monetary,
-            # recency ranks by descending days: rank = 1 + how many are longer ago
-            rfm_quantile(1 + n - bisect.bisect_right(days, recency), n),
+            # recency ranks most recent first: rank = 1 + how many bought more recently
+            rfm_recency_score(1 + bisect.bisect_left(days, recency), n),
             rfm_quantile(1 + bisect.bisect_left(counts, frequency), n),
             rfm_quantile(1 + bisect.bisect_left(amounts, monetary), n),
         )

@@ -41,8 +41,10 @@ from crmkit.scoring.priority import (
     default_priority_policy,
 )
 from crmkit.scoring.quality import (
+    USEFULNESS_BANDS,
     CalibrationBin,
     QualityReport,
+    Usefulness,
     brier_score,
     calibration_table,
     roc_auc,
@@ -51,6 +53,7 @@ from crmkit.scoring.quality import (
 __all__ = [
     "ACTIVITY_FIELDS",
     "TOLERANCE",
+    "USEFULNESS_BANDS",
     "BatchResult",
     "CalibrationBin",
     "Contribution",
@@ -81,6 +84,7 @@ __all__ = [
     "ResponseBonus",
     "Score",
     "StageOrder",
+    "Usefulness",
     "WinProbabilityModel",
     "Window",
     "brier_score",

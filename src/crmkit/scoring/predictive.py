@@ -32,6 +32,25 @@ as it stood in its first stage, so the stage it reached cannot leak its outcome)
 counts the held-out records in too. Training refuses fewer than `min_per_class` (40) won or
 lost records with `InsufficientDataError`.
 
+**Never worse than the base rate.** Naive Bayes is overconfident (it multiplies evidence
+as if fields were independent), and on little or noisy data its probabilities can score a
+worse Brier score than always predicting the win rate. So `train` ends with one more
+parameter, chosen on the held-out records: the **blend** ``w`` in 0..1, and the model
+predicts ``base + w * (naive Bayes - base)``, with ``base`` the win rate of the table over
+everything. The Brier score of the blend is a quadratic in ``w`` whose value at ``w = 0`` is
+the base rate's own, so the ``w`` that minimises it on [0, 1] (closed form, then checked
+against 0 and 1 so rounding cannot lose) scores at most the base rate's Brier score on the
+held-out records, by construction: a model with nothing to learn gets ``w = 0`` and predicts
+the base rate. The blend is one number fitted on the held-out records, so the report is
+that much optimistic; the ROC AUC is unchanged by it (unless ``w = 0``: then every record
+ties, 0.5). The reasons stay the naive Bayes' own log-odds terms, before the blend. `fit`
+measures nothing and resets the blend to 1; `update` keeps it.
+
+**Field names** are checked when the model is built: a field (or `group_by`, or a `bins`
+key) must be a field of `Deal` (or `Lead`), a field of such a field's value
+(``bant.budget``, ``amount.currency``), or a custom field written ``custom.<key>``. Anything
+else is refused with a `ValidationError` suggesting the closest name.
+
 **Leads** train on converted (won) versus unqualified (lost) leads, without stages.
 """
 
@@ -39,9 +58,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import difflib
 import enum
 import math
 import random
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
@@ -54,7 +75,7 @@ from crmkit.model.deal import Deal
 from crmkit.model.lead import Lead
 from crmkit.pipelines import Pipeline
 from crmkit.scoring.definition_text import DefinitionText, check_keys, number_field
-from crmkit.scoring.quality import QualityReport
+from crmkit.scoring.quality import QualityReport, brier_score
 from crmkit.values.enums import LeadStatus
 from crmkit.values.money import Money
 
@@ -266,6 +287,73 @@ def _alpha(value: object) -> float:
     return number_field(value, "alpha", positive=True)
 
 
+def _blend(value: object) -> float:
+    number = number_field(value, "blend", minimum=0.0)
+    if number > 1.0:
+        raise ValidationError.single("blend", value, "must be at most 1")
+    return number
+
+
+def _known_paths(record_type: type, depth: int = 2) -> set[str]:
+    """Return the attribute paths of an attrs record, nested into attrs-typed values."""
+    hints = typing.get_type_hints(record_type)
+    paths = set()
+    for field in attrs.fields(record_type):
+        if field.name.startswith("_") or field.name == "custom":
+            continue
+        paths.add(field.name)
+        if depth <= 1:
+            continue
+        hint = hints.get(field.name)
+        for member in typing.get_args(hint) or (hint,):
+            if isinstance(member, type) and attrs.has(member):
+                paths.update(f"{field.name}.{sub}" for sub in _known_paths(member, depth - 1))
+    return paths
+
+
+_KNOWN_PATHS: dict[str, frozenset[str]] = {}
+
+
+def _unknown_path(target: str, path: str) -> str | None:
+    """Return why `path` is not a field of the target's records, or None when it is."""
+    if path.startswith("custom."):
+        return None  # any custom key (check_path has checked its spelling)
+    known = _KNOWN_PATHS.get(target)
+    if known is None:
+        known = frozenset(_known_paths(Deal if target == "deal" else Lead))
+        _KNOWN_PATHS[target] = known
+    if path in known:
+        return None
+    close = difflib.get_close_matches(path, sorted(known), n=3, cutoff=0.6)
+    hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"is not a field of a {target}{hint} (custom fields are written custom.<key>)"
+
+
+def _choose_blend(outcomes: Sequence[bool], raw: Sequence[float], base: float) -> float:
+    """Return the blend in [0, 1] whose Brier score on these outcomes is the lowest.
+
+    ``brier(w) = mean((base - y + w * (p - base)) ** 2)`` is a quadratic in ``w``; its
+    minimum on [0, 1] is the clamped vertex. The vertex, 0 and 1 are all measured and the
+    best kept (0 on a tie), so float rounding can never pick a blend worse than 0, which is
+    the base rate itself.
+    """
+    num = math.fsum((float(y) - base) * (p - base) for y, p in zip(outcomes, raw, strict=True))
+    den = math.fsum((p - base) ** 2 for p in raw)
+    vertex = min(1.0, max(0.0, num / den)) if den > 0 else 0.0
+    best, best_brier = 0.0, brier_score(outcomes, [base] * len(outcomes))
+    for w in (vertex, 1.0):
+        score = brier_score(outcomes, _blended(raw, base, w))
+        if score < best_brier:
+            best, best_brier = w, score
+    return best
+
+
+def _blended(raw: Sequence[float], base: float, blend: float) -> list[float]:
+    if blend == 1.0:
+        return list(raw)
+    return [base + blend * (p - base) for p in raw]
+
+
 @attrs.define
 class WinProbabilityModel(DefinitionText):
     """A win-probability model for deals or leads; counts update as records close.
@@ -285,6 +373,9 @@ class WinProbabilityModel(DefinitionText):
         stages: The stage order of each pipeline, by key (deals).
         version: The version of this definition, stored with scores.
         name: The scorer name stored with scores.
+        quality: The quality report of the last `train`, or None.
+        blend: The weight of the naive Bayes against the base rate, 0..1 (chosen by
+            `train`; see the module docs).
     """
 
     WHAT: ClassVar[str] = "win probability model"
@@ -300,6 +391,7 @@ class WinProbabilityModel(DefinitionText):
     version: str = "1"
     name: str = "win_probability"
     quality: QualityReport | None = None
+    blend: float = attrs.field(default=1.0, converter=_blend)
     _tables: dict[str, _Table] = attrs.field(factory=dict, alias="tables")
 
     def __attrs_post_init__(self) -> None:
@@ -317,6 +409,25 @@ class WinProbabilityModel(DefinitionText):
                 check_path(self.group_by)
             except SegmentError as error:
                 problems.append(Problem("group_by", self.group_by, str(error)))
+        if self.target in ("deal", "lead"):
+            named = [("fields", f) for f in self.fields]
+            if self.group_by is not None and not any(p.field == "group_by" for p in problems):
+                named.append(("group_by", self.group_by))
+            for where, path in named:
+                why = _unknown_path(self.target, path)
+                if why is not None:
+                    problems.append(Problem(where, path, why))
+            for field in self.bins:
+                if field not in self.fields:
+                    close = difflib.get_close_matches(field, self.fields, n=1, cutoff=0.6)
+                    hint = f": did you mean {close[0]!r}?" if close else ""
+                    problems.append(
+                        Problem(
+                            f"bins.{field}",
+                            field,
+                            f"is not one of the fields the model learns from{hint}",
+                        )
+                    )
         if self.target == "deal" and not self.stages:
             problems.append(Problem("stages", {}, "a deal model needs its pipelines' stages"))
         if problems:
@@ -432,6 +543,7 @@ class WinProbabilityModel(DefinitionText):
         closed = self._closed(records)
         self._require(closed)
         self._tables = {}
+        self.blend = 1.0
         for record, won in closed:
             self._count(record, won)
         return len(closed)
@@ -454,51 +566,86 @@ class WinProbabilityModel(DefinitionText):
             holdout: The share of won and of lost records held out (stratified), 0..0.9.
             seed: The seed of the split, for reproducible reports.
 
+        The last step chooses the blend against the base rate on the held-out records
+        (module docs), so the report's Brier score is never above its base-rate Brier score.
+
         Returns:
             The quality report, also kept as `quality` and saved with the model.
 
         Raises:
-            InsufficientDataError: With fewer than `min_per_class` won or lost records.
+            InsufficientDataError: With fewer than `min_per_class` won or lost records, or
+                fewer than 2 of either (one to hold out, one to train on).
             ValidationError: For a `holdout` out of range.
         """
-        if not 0.0 < holdout <= 0.9:
-            raise ValidationError.single("holdout", holdout, "must be in (0, 0.9]")
+        if (
+            isinstance(holdout, bool)
+            or not isinstance(holdout, int | float)
+            or not 0.0 < holdout <= 0.9
+        ):
+            raise ValidationError.single("holdout", holdout, "must be a number in (0, 0.9]")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValidationError.single("seed", seed, "is not a whole number")
         closed = self._closed(records)
-        self._require(closed)
+        self._require(closed, at_least=2)
         rnd = random.Random(seed)
         train: list[tuple[Deal | Lead, bool]] = []
         test: list[tuple[Deal | Lead, bool]] = []
         for side in (True, False):
             items = [item for item in closed if item[1] is side]
             rnd.shuffle(items)
-            cut = max(1, round(len(items) * holdout))
+            # at least one of each class held out and one left to train on
+            cut = min(max(1, round(len(items) * holdout)), len(items) - 1)
             test.extend(items[:cut])
             train.extend(items[cut:])
         self._tables = {}
+        self.blend = 1.0
         for record, won in train:
             self._count(record, won)
-        report = self.evaluate([record for record, _ in test])
+        outcomes, raw, base_rate = self._raw_predictions([record for record, _ in test])
+        self.blend = _choose_blend(outcomes, raw, base_rate)
+        report = QualityReport.measure(
+            outcomes, _blended(raw, base_rate, self.blend), base_rate, blend=self.blend
+        )
         for record, won in test:
             self._count(record, won)
         self.quality = report
         return report
 
     def evaluate(self, records: Iterable[Deal | Lead]) -> QualityReport:
-        """Measure the model on closed records it was not trained on.
+        """Measure the model (with its blend) on closed records it was not trained on.
 
         Deals are predicted as they stood in their first stage. The base rate is the win
         rate of the table over everything.
+
+        Raises:
+            ValidationError: When the model has not been trained, or the records do not
+                hold both won and lost ones.
         """
+        outcomes, raw, base_rate = self._raw_predictions(records)
+        if all(outcomes) or not any(outcomes):
+            raise ValidationError.single(
+                "records", len(outcomes), "must hold both won and lost closed records"
+            )
+        return QualityReport.measure(
+            outcomes, _blended(raw, base_rate, self.blend), base_rate, blend=self.blend
+        )
+
+    def _raw_predictions(
+        self, records: Iterable[Deal | Lead]
+    ) -> tuple[list[bool], list[float], float]:
+        """Return the outcomes, the naive Bayes' probabilities (no blend) and the base rate."""
         outcomes, probabilities = [], []
         for record, won in self._closed(records):
             stage = None
             if isinstance(record, Deal) and self.use_stage:
                 stage = self.stages[record.pipeline].first(record)
             outcomes.append(won)
-            probabilities.append(self.predict(record, stage=stage).probability)
+            probabilities.append(self._predict(record, stage)[0])
+        return outcomes, probabilities, self._base_rate()
+
+    def _base_rate(self) -> float:
         table = self._tables.get(ALL, _Table())
-        base_rate = table.won / (table.won + table.lost) if table.won + table.lost else 0.5
-        return QualityReport.measure(outcomes, probabilities, base_rate)
+        return table.won / (table.won + table.lost) if table.won + table.lost else 0.5
 
     # -- predicting -------------------------------------------------------------------------
 
@@ -514,13 +661,27 @@ class WinProbabilityModel(DefinitionText):
             record: An open (or any) deal or lead.
             stage: Predict as if the deal were in this stage (default: its own stage).
 
+        The probability is the naive Bayes' blended with the base rate (`blend`); the
+        reasons are the naive Bayes' log-odds terms.
+
         Raises:
-            ValidationError: When the model has not been trained.
+            ValidationError: When the model has not been trained, or for a record of the
+                wrong kind or a stage the deal's pipeline does not have.
         """
+        probability, reasons, key = self._predict(record, stage)
+        if self.blend != 1.0:
+            base = self._base_rate()
+            probability = base + self.blend * (probability - base)
+        return Prediction(probability, reasons, key)
+
+    def _predict(
+        self, record: Deal | Lead, stage: str | None
+    ) -> tuple[float, tuple[Reason, ...], str]:
         if not self.trained:
             raise ValidationError.single(
                 "model", self.name, "has not been trained: call train or fit"
             )
+        self._check_record(record, stage)
         group = self._group(record)
         table = self._tables.get(group) if group is not None else None
         key = ALL if table is None or group is None else group
@@ -550,7 +711,21 @@ class WinProbabilityModel(DefinitionText):
             reasons.append(Reason(field, value, weight))
             log_odds += weight
         reasons.sort(key=lambda r: -abs(r.weight))
-        return Prediction(_logistic(log_odds), tuple(reasons), key)
+        return _logistic(log_odds), tuple(reasons), key
+
+    def _check_record(self, record: object, stage: object) -> None:
+        expected = Deal if self.target == "deal" else Lead
+        if not isinstance(record, expected):
+            raise ValidationError.single(
+                "record", type(record).__name__, f"is not a {expected.__name__}"
+            )
+        if stage is None:
+            return
+        order = self.stages.get(record.pipeline) if isinstance(record, Deal) else None
+        if order is None or not isinstance(stage, str) or stage not in order.open:
+            raise ValidationError.single(
+                "stage", stage, "is not an open stage of the deal's pipeline"
+            )
 
     # -- internals --------------------------------------------------------------------------
 
@@ -562,11 +737,12 @@ class WinProbabilityModel(DefinitionText):
                 closed.append((record, won))
         return closed
 
-    def _require(self, closed: Sequence[tuple[Deal | Lead, bool]]) -> None:
+    def _require(self, closed: Sequence[tuple[Deal | Lead, bool]], at_least: int = 1) -> None:
         won = sum(1 for _, w in closed if w)
         lost = len(closed) - won
-        if won < self.min_per_class or lost < self.min_per_class:
-            raise InsufficientDataError(won, lost, self.min_per_class)
+        minimum = max(self.min_per_class, at_least)
+        if won < minimum or lost < minimum:
+            raise InsufficientDataError(won, lost, minimum)
 
     def _group(self, record: Deal | Lead) -> str | None:
         if self.group_by is None:
@@ -626,6 +802,7 @@ class WinProbabilityModel(DefinitionText):
             "use_stage": self.use_stage,
             "stages": {key: order.to_dict() for key, order in self.stages.items()},
             "tables": {key: table.to_dict() for key, table in sorted(self._tables.items())},
+            "blend": self.blend,
         }
         if self.group_by is not None:
             data["group_by"] = self.group_by
@@ -654,6 +831,7 @@ class WinProbabilityModel(DefinitionText):
             "tables",
             "group_by",
             "quality",
+            "blend",
         )
         values = check_keys(data, "win probability model", allowed, ("format_version", "target"))
         if values["format_version"] != FORMAT_VERSION:
@@ -676,6 +854,7 @@ class WinProbabilityModel(DefinitionText):
                 version=values.get("version", "1"),
                 name=values.get("name", "win_probability"),
                 quality=None if quality is None else QualityReport.from_dict(quality),
+                blend=values.get("blend", 1.0),
                 tables={k: _Table.from_dict(v) for k, v in values.get("tables", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:

@@ -7,16 +7,82 @@
   the training win rate would score: a model that does not beat it has learnt nothing.
 * **Calibration table**: probabilities in ten equal bins, with the mean predicted and the
   observed win rate in each; a calibrated model has them close.
+* **Usefulness**: the numbers in words. The ROC AUC and the Brier skill score
+  (``1 - brier / base_rate_brier``) each fall in a band, and the report takes the lower of
+  the two (`USEFULNESS_BANDS`):
+
+  ============  ==============  ===================  ==========================================
+  usefulness    ROC AUC         Brier skill          in words
+  ============  ==============  ===================  ==========================================
+  useless       below 0.55      0 or below           no better than always predicting 64 %
+  weak          0.55 to 0.65    above 0, below 0.05  barely better than always predicting 64 %
+  fair          0.65 to 0.75    0.05 to 0.15         somewhat better than ...
+  good          0.75 to 0.85    0.15 to 0.30         clearly better than ...
+  strong        0.85 and above  0.30 and above       much better than ...
+  ============  ==============  ===================  ==========================================
+
+  Each band includes its lower bound (an AUC of exactly 0.65 is fair) except useless's
+  skill bound: a skill of exactly 0 (the base rate itself) is useless.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-__all__ = ["CalibrationBin", "QualityReport", "brier_score", "calibration_table", "roc_auc"]
+__all__ = [
+    "USEFULNESS_BANDS",
+    "CalibrationBin",
+    "QualityReport",
+    "Usefulness",
+    "brier_score",
+    "calibration_table",
+    "roc_auc",
+]
+
+
+class Usefulness(enum.StrEnum):
+    """How useful a win probability is against always predicting the base rate, in words."""
+
+    USELESS = "useless"
+    WEAK = "weak"
+    FAIR = "fair"
+    GOOD = "good"
+    STRONG = "strong"
+
+    @classmethod
+    def of(cls, roc_auc: float, skill: float) -> Usefulness:
+        """Return the band of a ROC AUC and a Brier skill score: the lower of the two."""
+        return USEFULNESS_BANDS[_band(roc_auc, skill)][0]
+
+
+USEFULNESS_BANDS: tuple[tuple[Usefulness, float, float, str], ...] = (
+    # (usefulness, lowest ROC AUC, lowest Brier skill, how it compares), weakest first
+    (Usefulness.USELESS, 0.0, float("-inf"), "no better than"),
+    (Usefulness.WEAK, 0.55, 0.0, "barely better than"),
+    (Usefulness.FAIR, 0.65, 0.05, "somewhat better than"),
+    (Usefulness.GOOD, 0.75, 0.15, "clearly better than"),
+    (Usefulness.STRONG, 0.85, 0.30, "much better than"),
+)
+"""The bands of `QualityReport.usefulness`: a band needs both its AUC and its skill.
+
+A band's AUC bound is inclusive (``auc >= 0.65`` is at least fair); its skill bound is
+inclusive too, except that weak needs a skill strictly above 0.
+"""
+
+
+def _band(roc_auc: float, skill: float) -> int:
+    band = 0
+    for i, (_, auc_low, skill_low, _words) in enumerate(USEFULNESS_BANDS):
+        if i == 0:
+            continue
+        skill_ok = skill > skill_low if skill_low == 0.0 else skill >= skill_low
+        if roc_auc >= auc_low and skill_ok:
+            band = i
+    return band
 
 
 def roc_auc(outcomes: Sequence[bool], probabilities: Sequence[float]) -> float:
@@ -105,6 +171,10 @@ class QualityReport:
         brier: Brier score on them.
         base_rate_brier: The Brier score of always predicting the training win rate.
         calibration: The calibration table.
+        base_rate: The training win rate itself, or None when not known (reports saved
+            before it was kept).
+        blend: The weight the model's own probability got against the base rate
+            (``base_rate + blend * (model - base_rate)``), 0..1; 1 when no blend was chosen.
     """
 
     held_out: int
@@ -113,15 +183,51 @@ class QualityReport:
     brier: float
     base_rate_brier: float
     calibration: tuple[CalibrationBin, ...] = ()
+    base_rate: float | None = None
+    blend: float = 1.0
 
     @property
     def skill(self) -> float:
         """The Brier skill score: ``1 - brier / base_rate_brier`` (above 0 beats the base rate)."""
         return 1.0 - self.brier / self.base_rate_brier if self.base_rate_brier else 0.0
 
+    @property
+    def usefulness(self) -> Usefulness:
+        """The band of the ROC AUC and the Brier skill, the lower of the two (module docs)."""
+        return Usefulness.of(self.roc_auc, self.skill)
+
+    @property
+    def verdict(self) -> str:
+        """Whether the model is useful, in words.
+
+        For instance ``"weak: barely better than always predicting 64 %"``: the
+        `usefulness`, how it compares, and the base rate as a whole percentage.
+        """
+        usefulness, _auc, _skill, words = USEFULNESS_BANDS[_band(self.roc_auc, self.skill)]
+        if self.base_rate is None:
+            baseline = "the training win rate"
+        else:
+            baseline = f"{round(100 * self.base_rate)} %"
+        return f"{usefulness.value}: {words} always predicting {baseline}"
+
+    def summary(self) -> str:
+        """Return the verdict with the numbers behind it, in one line."""
+        return (
+            f"{self.verdict} (ROC AUC {self.roc_auc:.2f}, Brier skill {self.skill:.2f},"
+            f" on {self.held_out} held-out records, {self.won} won)"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
     @classmethod
     def measure(
-        cls, outcomes: Sequence[bool], probabilities: Sequence[float], base_rate: float
+        cls,
+        outcomes: Sequence[bool],
+        probabilities: Sequence[float],
+        base_rate: float,
+        *,
+        blend: float = 1.0,
     ) -> QualityReport:
         """Measure probabilities against outcomes.
 
@@ -129,6 +235,7 @@ class QualityReport:
             outcomes: Whether each held-out record was won.
             probabilities: The predicted win probabilities.
             base_rate: The win rate of the training records.
+            blend: The weight the model got against the base rate, kept in the report.
         """
         return cls(
             held_out=len(outcomes),
@@ -137,18 +244,24 @@ class QualityReport:
             brier=brier_score(outcomes, probabilities),
             base_rate_brier=brier_score(outcomes, [base_rate] * len(outcomes)),
             calibration=calibration_table(outcomes, probabilities),
+            base_rate=base_rate,
+            blend=blend,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain data."""
-        return {
+        data: dict[str, Any] = {
             "held_out": self.held_out,
             "won": self.won,
             "roc_auc": self.roc_auc,
             "brier": self.brier,
             "base_rate_brier": self.base_rate_brier,
             "calibration": [b.to_dict() for b in self.calibration],
+            "blend": self.blend,
         }
+        if self.base_rate is not None:
+            data["base_rate"] = self.base_rate
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QualityReport:
@@ -169,4 +282,6 @@ class QualityReport:
                 )
                 for b in data.get("calibration", [])
             ),
+            base_rate=None if data.get("base_rate") is None else float(data["base_rate"]),
+            blend=float(data.get("blend", 1.0)),
         )

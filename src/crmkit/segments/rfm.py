@@ -14,10 +14,18 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from crmkit.model.rfm import RfmGroup, RfmScore, rfm_quantile
+from crmkit.model.rfm import RfmGroup, RfmScore, rfm_quantile, rfm_recency_score
 from crmkit.storage.protocol import UnitOfWork
 
-__all__ = ["RfmGroup", "RfmScore", "rfm", "rfm_columns", "rfm_groups", "rfm_quantile"]
+__all__ = [
+    "RfmGroup",
+    "RfmScore",
+    "rfm",
+    "rfm_columns",
+    "rfm_groups",
+    "rfm_quantile",
+    "rfm_recency_score",
+]
 
 _COLUMNS = ("record_id", "recency_days", "frequency", "monetary", "r", "f", "m", "group")
 
@@ -28,10 +36,12 @@ def rfm(
     """Score every live customer with counted orders by recency, frequency and money.
 
     Counted orders are live (not archived) and neither cancelled nor refunded. Recency is
-    the whole days from a customer's last counted order to `as_of`; frequency counts its
-    counted orders (every currency); monetary sums those in `currency` only (orders in other
-    currencies add nothing: there are no exchange rates yet). Each is scored 1-5 by rank
-    among all customers scored (`rfm_quantile`; equal values get equal scores).
+    the whole 24-hour days elapsed from a customer's last counted order to `as_of`, rounded
+    down (not calendar days); frequency counts its counted orders (every currency); monetary
+    sums those in `currency` only (orders in other currencies add nothing: there are no
+    exchange rates yet). Each is scored 1-5 by rank among all customers scored
+    (`rfm_quantile`, and `rfm_recency_score` for recency, most recent first; equal values
+    get equal scores, and the most recent buyers score 5).
 
     Args:
         uow: An open unit of work (read-only is enough).

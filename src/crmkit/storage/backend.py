@@ -271,8 +271,10 @@ class Backend(Protocol):
 
         From the stored facts: recency is ``max(0, floor((as_of - last_order_at) / 1 day))``,
         frequency the order count, monetary the order total in `currency` (0 without one).
-        Each score is ``1 + (5 * (rank - 1)) // n`` with ``rank`` the 1-based rank of the
-        value in ascending order (descending days for recency), ties sharing the lowest rank.
+        F and M are ``1 + (5 * (rank - 1)) // n`` with ``rank`` the 1-based rank of the
+        value in ascending order, ties sharing the lowest rank; R is ``5 - (5 * (rank - 1))
+        // n`` over ascending days (most recent first), so the most recent buyers score 5
+        (`crmkit.model.rfm.compute_rfm`).
         """
         ...
 

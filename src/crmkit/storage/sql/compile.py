@@ -871,15 +871,21 @@ def compile_rfm(dialect: Dialect, table: str) -> str:
     """Return the RFM query over the facts of the live records of `table` (in id order).
 
     Its two parameters are the "as of" instant (encoded for the dialect) and the currency.
-    Rows are ``(record_id, recency_days, frequency, monetary, r, f, m)``; a score is
-    ``1 + (5 * (RANK() - 1)) / count`` in integer arithmetic, so ties share the score of
-    their lowest rank (``NTILE`` would split ties arbitrarily) and every store agrees.
+    Rows are ``(record_id, recency_days, frequency, monetary, r, f, m)``. F and M are
+    ``1 + (5 * (RANK() - 1)) / count`` in integer arithmetic (ascending, so ties share the
+    score of their lowest rank; ``NTILE`` would split ties arbitrarily); R is the mirror
+    image, ``5 - (5 * (RANK() - 1)) / count`` over ascending days, so ties at the most
+    recent day (and a lone customer) score 5. The same integers as
+    `crmkit.model.rfm.compute_rfm`, so every store agrees.
     """
     compiler = compiler_for(dialect)
     p = dialect.param
 
     def score(order: str) -> str:
         return f"1 + (5 * (RANK() OVER (ORDER BY {order}) - 1)) / (COUNT(*) OVER ())"
+
+    def recency_score() -> str:
+        return "5 - (5 * (RANK() OVER (ORDER BY recency_days) - 1)) / (COUNT(*) OVER ())"
 
     return (
         "WITH base AS (SELECT f.record_id AS record_id,"
@@ -889,7 +895,7 @@ def compile_rfm(dialect: Dialect, table: str) -> str:
         f" LEFT JOIN record_order_totals t ON t.record_id = f.record_id AND t.currency = {p}"
         " WHERE f.order_count > 0)"
         " SELECT record_id, recency_days, frequency, monetary,"
-        f" {score('recency_days DESC')}, {score('frequency')},"
+        f" {recency_score()}, {score('frequency')},"
         f" {score(compiler.RFM_MONETARY_ORDER)}"
         " FROM base ORDER BY record_id"
     )
