@@ -112,7 +112,7 @@ def render(report: DemoReport, url: str) -> None:
             f"Win probability, measured on {m.held_out} closed deals it did not learn from "
             f"({m.won} won): ROC AUC {m.roc_auc:.2f}, Brier {m.brier:.3f} against "
             f"{m.base_rate_brier:.3f} for always predicting the overall win rate.\n"
-            f"  → {m.verdict}.\n"
+            f"  → {m.verdict}\n"
         )
     segs = Table(title="Segments (contacts)", title_justify="left", header_style="bold")
     segs.add_column("segment")

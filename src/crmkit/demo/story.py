@@ -186,7 +186,7 @@ def run_demo(
             measured.roc_auc,
             measured.brier,
             measured.base_rate_brier,
-            _verdict(measured.roc_auc, measured.brier, measured.base_rate_brier),
+            measured.verdict,
         )
     except InsufficientDataError:
         quality = None
@@ -308,13 +308,3 @@ def _top_deals(
         )
         for assessed, deal, probability in ranked[:10]
     )
-
-
-def _verdict(auc: float, brier: float, base: float) -> str:
-    """Say in words what the numbers mean (AUC: ranking; Brier against the base rate)."""
-    skill = 1 - brier / base if base else 0.0
-    if auc >= 0.75 and skill >= 0.1:
-        return "useful: it ranks won deals above lost ones most of the time"
-    if auc >= 0.6 and skill > 0:
-        return "some signal: better than always predicting the overall win rate, not by much"
-    return "weak: no better than always predicting the overall win rate"
