@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit import Deal, FixedClock, ForecastCategory, Money, TransitionError, ValidationError
-from crmkit.conditions import F
+from crmkit.conditions import And, F
 from crmkit.definitions import MissingExtraError
 from crmkit.pipelines import (
     Moved,
@@ -556,13 +556,14 @@ def stages_as_rows(pipeline):
 
 def test_the_default_sales_pipeline_holds_exactly_the_documented_stages():
     """Every setting of every shipped sales stage is pinned, descriptions included."""
-    assert (SALES.key, SALES.label, SALES.allow_skipping, SALES.transitions) == (
+    sales = default_sales_pipeline()  # built here, not at import, so each test sees the code
+    assert (sales.key, sales.label, sales.allow_skipping, sales.transitions) == (
         "sales",
         "New business",
         True,
         None,
     )
-    assert stages_as_rows(SALES) == [
+    assert stages_as_rows(sales) == [
         (
             "prospecting",
             "Prospecting",
@@ -820,20 +821,22 @@ def test_bad_transitions_name_the_source_and_target():
 
 
 def test_a_single_target_may_be_given_as_text():
-    """``{"b": "w"}`` means the one target ``("w",)``; a FrozenMap is kept as it is."""
+    """``{"second": "won"}`` means the one target ``("won",)``; a FrozenMap is kept as it is."""
     stages = [
-        Stage("a", "A", 0.5, "pipeline"),
-        Stage("b", "B", 0.5, "pipeline"),
-        Stage("w", "W", 1.0, "closed", won=True),
-        Stage("l", "L", 0.0, "omitted", lost=True),
+        Stage("first", "A", 0.5, "pipeline"),
+        Stage("second", "B", 0.5, "pipeline"),
+        Stage("won", "W", 1.0, "closed", won=True),
+        Stage("lost", "L", 0.0, "omitted", lost=True),
     ]
-    pipeline = Pipeline("p", "P", stages, transitions={"a": ["b", "l"], "b": "w"})
-    assert dict(pipeline.transitions) == {"a": ("b", "l"), "b": ("w",)}
-    assert pipeline.allowed_moves("b") == ("w",)
+    pipeline = Pipeline(
+        "p", "P", stages, transitions={"first": ["second", "lost"], "second": "won"}
+    )
+    assert dict(pipeline.transitions) == {"first": ("second", "lost"), "second": ("won",)}
+    assert pipeline.allowed_moves("second") == ("won",)
     again = Pipeline("p", "P", stages, transitions=pipeline.transitions)
     assert again.transitions is pipeline.transitions
     assert again.allowed_moves("nope") == ()
-    assert again.can_move("nope", "a") is False
+    assert again.can_move("nope", "first") is False
 
 
 def test_pipeline_from_dict_lists_setting_problems_then_the_defaults_problems():
@@ -1014,3 +1017,147 @@ def test_a_move_without_a_clock_reads_the_default_clock(deal):
     moved = SALES.move(deal, "discovery", amount="1", currency="EUR")
     assert moved.deal.stage_history[-1].entered_at > T0
     assert moved.event.at == moved.deal.updated_at
+
+
+def test_a_move_refused_for_requirements_names_the_stage_and_each_unmet_one(deal, clock):
+    """A pipeline built here checks the target's requirements and lists only the unmet."""
+    sales = default_sales_pipeline()
+    assert refusal_of(lambda: sales.move(deal, "decision", clock=clock)) == (
+        "cannot move deal to Decision: amount is required; expected_close is required",
+        ["amount is required", "expected_close is required"],
+    )
+    priced = deal.changed(amount="5", currency="EUR", clock=clock)
+    assert refusal_of(lambda: sales.move(priced, "decision", clock=clock)) == (
+        "cannot move deal to Decision: expected_close is required",
+        ["expected_close is required"],
+    )
+
+
+def test_a_reopen_lists_only_the_requirements_still_unmet(deal, clock):
+    """Reopening into Decision with an amount set complains only about expected_close."""
+    lost = SALES.move(
+        deal, "closed_lost", lost_reason="x", amount="5", currency="EUR", clock=clock
+    ).deal
+    assert refusal_of(lambda: SALES.reopen(lost, "decision", clock=clock)) == (
+        "cannot reopen deal in Decision: expected_close is required",
+        ["expected_close is required"],
+    )
+    assert refusal_of(lambda: SALES.reopen(deal, "discovery", clock=clock)) == (
+        "only a closed deal can be reopened: use move",
+        [],
+    )
+
+
+def test_reopen_records_who_why_and_when_in_the_new_stay_and_the_event(deal, clock):
+    """`by` and `note` reach the new stay and the event; no clock means the default one."""
+    lost = SALES.move(deal, "closed_lost", lost_reason="x", clock=clock).deal
+    moved = SALES.reopen(lost, "discovery", by="kim", note="budget found")
+    stay = moved.deal.stage_history[-1]
+    assert (stay.stage, stay.moved_by, stay.note, stay.left_at) == (
+        "discovery",
+        "kim",
+        "budget found",
+        None,
+    )
+    assert (moved.event.by, moved.event.note, moved.event.from_pipeline) == (
+        "kim",
+        "budget found",
+        None,
+    )
+    assert stay.entered_at > T0
+    assert (moved.deal.closed_at, moved.deal.lost_reason) == (None, None)
+
+
+def test_transfer_without_mapping_keeps_the_stage_key_and_records_who_and_why(deal, clock):
+    """A stage with the same key in the other pipeline is the target when mapping omits it."""
+    partners = Pipeline("partners", "Partners", SALES.stages)
+    clock.advance(days=1)
+    moved = SALES.transfer(deal, partners, by="kim", note="via partner", clock=clock)
+    stay = moved.deal.stage_history[-1]
+    assert (moved.deal.pipeline, moved.deal.stage, stay.entered_at) == (
+        "partners",
+        "prospecting",
+        clock.now(),
+    )
+    assert (stay.moved_by, stay.note) == ("kim", "via partner")
+    assert (moved.event.by, moved.event.note, moved.event.from_pipeline) == (
+        "kim",
+        "via partner",
+        "sales",
+    )
+    unclocked = SALES.transfer(deal, partners)
+    assert unclocked.event.at > clock.now()
+
+
+def test_moving_a_deal_without_history_starts_its_history(deal, clock):
+    """A deal with no stays gets exactly one: the stage it entered."""
+    bare = attrs.evolve(deal, stage_history=())
+    moved = SALES.move(bare, "discovery", by="kim", clock=clock).deal
+    assert [(s.stage, s.entered_at, s.left_at, s.moved_by) for s in moved.stage_history] == [
+        ("discovery", T0, None, "kim")
+    ]
+
+
+def test_a_clock_running_backwards_is_refused_with_the_reason(deal, clock):
+    """A move timed before the current stay began says the clock reads too early."""
+    clock.advance(days=-1)
+    assert refusal_of(lambda: SALES.move(deal, "discovery", clock=clock)) == (
+        "cannot move deal: the clock reads before it entered its current stage",
+        [],
+    )
+
+
+def test_pipeline_from_dict_without_stages_reports_the_missing_stage_kinds():
+    """No `stages` key is an empty list: no open, won or lost stage, nothing else."""
+    assert problems_of(lambda: Pipeline.from_dict({"key": "p", "label": "P"})) == [
+        ("stages", [], "has no open stage"),
+        ("stages", [], "has no won stage"),
+        ("stages", [], "has no lost stage"),
+    ]
+
+
+def test_bad_json_and_toml_text_is_a_problem_of_the_pipeline():
+    """Unreadable text is one problem on 'pipeline' with the parser's reason."""
+    pytest.importorskip("tomllib")
+    assert problems_of(lambda: Pipeline.from_json("{")) == [
+        (
+            "pipeline",
+            "{",
+            "is not valid JSON: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)",
+        )
+    ]
+    assert problems_of(lambda: Pipeline.from_toml("x = ")) == [
+        ("pipeline", "x = ", "is not valid TOML: Invalid value (at end of document)")
+    ]
+
+
+def test_repeated_unreachable_and_closed_source_problems_are_exact():
+    """Repeated keys, unreachable stages and moves out of closed stages name what is wrong."""
+    a, b = Stage("a", "A", 0.5, "pipeline"), Stage("b", "B", 0.5, "pipeline")
+    won, lost = Stage("w", "W", 1.0, "closed", won=True), Stage("l", "L", 0.0, "omitted", lost=True)
+    assert problems_of(lambda: Pipeline("p", "P", [a, a, b, b, won, lost])) == [
+        ("stages", ["a", "b"], "are stage keys used more than once")
+    ]
+    only_closing = {"a": ["w", "l"]}
+    assert problems_of(lambda: Pipeline("p", "P", [a, b, won, lost], transitions=only_closing)) == [
+        ("stages", "b", "is a stage no move can reach")
+    ]
+    out_of_won = {"a": ["b", "w", "l"], "w": ["a"]}
+    assert problems_of(lambda: Pipeline("p", "P", [a, b, won, lost], transitions=out_of_won)) == [
+        ("transitions.w", ("a",), "closed stages move only by reopen")
+    ]
+
+
+def test_a_requirement_of_empty_fields_keeps_its_condition_form():
+    """Only 'is not empty' conjuncts shorten to a list of names; 'is empty' ones do not."""
+    empty = Stage(
+        "b",
+        "B",
+        0.5,
+        "pipeline",
+        requires=And([F("amount").is_empty(), F("lost_reason").is_empty()]),
+    )
+    assert empty.to_dict()["requires"] == empty.requires.to_dict()
+    assert not isinstance(empty.to_dict()["requires"], list)
+    assert Stage.from_dict(empty.to_dict()) == empty
