@@ -1,11 +1,13 @@
 import datetime as dt
 import uuid
 
+import attrs
 import pytest
 
 from crmkit import Activity, ActivityKind, ActivityOutcome, FixedClock
 from crmkit.pipelines import (
     CallStatus,
+    Pipeline,
     call_status,
     days_open,
     default_sales_pipeline,
@@ -114,3 +116,98 @@ def test_call_status_rules():
         assert status is CallStatus.NEGOTIATION_PENDING
     won, clock = walk(["closed_won"])
     assert call_status(won, SALES, None, clock.now()) is CallStatus.CLOSED
+
+
+# -- edges (issue 19: mutation testing) ---------------------------------------------------
+
+
+def test_a_deal_without_stage_history_has_spent_no_time_in_its_stage():
+    """`time_in_current_stage` is exactly zero when the deal has no stays."""
+    deal, clock = walk([])
+    bare = attrs.evolve(deal, stage_history=())
+    assert time_in_current_stage(bare, clock.now() + DAY) == dt.timedelta(0)
+
+
+def test_stage_conversion_skips_other_pipelines_and_counts_each_stage_once_per_deal():
+    """A foreign deal first changes nothing; a re-entered stage still lets later ones count."""
+    foreign = attrs.evolve(walk(["discovery"])[0], pipeline="renewals")
+    deals = [
+        foreign,
+        walk(["discovery", "prospecting", "proposal", "closed_won"])[0],
+        walk(["discovery", "closed_won"])[0],
+    ]
+    by_stage = {c.stage: (c.entered, c.advanced, c.won) for c in stage_conversion(deals, SALES)}
+    assert by_stage == {
+        "prospecting": (2, 2, 2),
+        "discovery": (2, 2, 2),
+        "proposal": (1, 1, 1),
+        "negotiation": (0, 0, 0),
+        "decision": (0, 0, 0),
+    }
+
+
+def test_a_deal_idle_exactly_its_rotting_days_is_not_stale_yet():
+    """Stale means idle for more than `rotting_days`: 14 days in discovery is still fine."""
+    deal, clock = walk(["discovery"])
+    assert stale_deals([deal], SALES, {}, clock.now() + 14 * DAY) == []
+    [stale] = stale_deals([deal], SALES, {}, clock.now() + 14 * DAY + dt.timedelta(seconds=1))
+    assert (stale.deal.id, stale.rotting_days) == (deal.id, 14)
+
+
+def test_stale_deals_are_listed_idlest_first_and_skip_what_cannot_rot():
+    """Closed, foreign and unknown-stage deals and stages without a limit are skipped."""
+    no_limit = Pipeline(
+        "sales",
+        "Sales",
+        [attrs.evolve(s, rotting_days=None) if s.key == "negotiation" else s for s in SALES.stages],
+    )
+    closed, _ = walk(["closed_lost"])
+    foreign = attrs.evolve(walk(["discovery"])[0], pipeline="renewals")
+    unknown = attrs.evolve(walk(["discovery"])[0], stage="nope")
+    resting, _ = walk(["negotiation"])
+    newer, clock = walk(["discovery"], days=1)
+    older, _ = walk(["discovery"], days=1)
+    bare = attrs.evolve(walk(["discovery"])[0], stage_history=())
+    now = clock.now() + 20 * DAY
+    last = {newer.id: clock.now() + 2 * DAY}
+    deals = [closed, foreign, unknown, resting, newer, older, bare]
+    stale = stale_deals(deals, no_limit, last, now)
+    assert [(s.deal.id, round(s.idle_days, 6)) for s in stale] == [
+        (bare.id, 21.0),
+        (older.id, 20.0),
+        (newer.id, 18.0),
+    ]
+
+
+def test_a_deal_closed_in_an_open_stage_has_call_status_closed():
+    """A set `closed_at` alone is enough for CLOSED, whatever the stage."""
+    deal, clock = walk(["discovery"])
+    closed = attrs.evolve(deal, closed_at=clock.now())
+    assert call_status(closed, SALES, activity(clock.now()), clock.now()) is CallStatus.CLOSED
+
+
+def test_follow_up_is_due_once_the_latest_activity_is_older_than_the_stages_rotting_days():
+    """Proposal rots after 10 days: exactly 10 days old is fine, one second more is not."""
+    deal, clock = walk(["proposal"])
+    now = clock.now()
+    exactly = activity(now - 10 * DAY)
+    later = activity(now - 10 * DAY - dt.timedelta(seconds=1))
+    assert call_status(deal, SALES, exactly, now) is CallStatus.NEGOTIATION_PENDING
+    assert call_status(deal, SALES, later, now) is CallStatus.FOLLOW_UP_NEEDED
+
+
+def test_a_stage_without_rotting_days_waits_fourteen_days_for_a_follow_up():
+    """With no `rotting_days` the limit is DEFAULT_FOLLOW_UP_DAYS (14)."""
+    no_limit = Pipeline(
+        "sales",
+        "Sales",
+        [attrs.evolve(s, rotting_days=None) if s.key == "proposal" else s for s in SALES.stages],
+    )
+    deal, clock = walk(["proposal"])
+    now = clock.now()
+    assert call_status(deal, no_limit, activity(now - 14 * DAY), now) is (
+        CallStatus.NEGOTIATION_PENDING
+    )
+    assert call_status(deal, no_limit, activity(now - 15 * DAY), now) is (
+        CallStatus.FOLLOW_UP_NEEDED
+    )

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit import Deal, FixedClock, ForecastCategory, Money, TransitionError, ValidationError
-from crmkit.conditions import F
+from crmkit.conditions import And, F
 from crmkit.definitions import MissingExtraError
 from crmkit.pipelines import (
     Moved,
@@ -518,3 +518,646 @@ def test_reopen_with_the_changes_that_meet_the_requirements_succeeds(deal, clock
     reopened = SALES.reopen(lost, "proposal", amount="900", currency="EUR", clock=clock).deal
     assert (reopened.stage, reopened.amount) == ("proposal", Money.of("900", "EUR"))
     assert reopened.stage_history[-1].amount == Money.of("900", "EUR")
+
+
+# -- exact problems and messages (issue 19: mutation testing) ------------------------------
+
+
+def problems_of(make):
+    """Return the (field, value, reason) of every problem `make()` raises."""
+    with pytest.raises(ValidationError) as info:
+        make()
+    return [(p.field, p.value, p.reason) for p in info.value.problems]
+
+
+def refusal_of(make):
+    """Return the message and the unmet list of the TransitionError `make()` raises."""
+    with pytest.raises(TransitionError) as info:
+        make()
+    return str(info.value), list(info.value.unmet)
+
+
+def stages_as_rows(pipeline):
+    return [
+        (
+            s.key,
+            s.label,
+            s.probability,
+            s.forecast_category.value,
+            s.won,
+            s.lost,
+            s.to_dict().get("requires"),
+            s.rotting_days,
+            s.description,
+        )
+        for s in pipeline.stages
+    ]
+
+
+def test_the_default_sales_pipeline_holds_exactly_the_documented_stages():
+    """Every setting of every shipped sales stage is pinned, descriptions included."""
+    sales = default_sales_pipeline()  # built here, not at import, so each test sees the code
+    assert (sales.key, sales.label, sales.allow_skipping, sales.transitions) == (
+        "sales",
+        "New business",
+        True,
+        None,
+    )
+    assert stages_as_rows(sales) == [
+        (
+            "prospecting",
+            "Prospecting",
+            0.1,
+            "pipeline",
+            False,
+            False,
+            None,
+            14,
+            "Initial contact: introduce the offer, learn the customer's needs.",
+        ),
+        (
+            "discovery",
+            "Discovery",
+            0.2,
+            "pipeline",
+            False,
+            False,
+            None,
+            14,
+            "Needs assessment: pain points and goals, to tailor the solution.",
+        ),
+        (
+            "proposal",
+            "Proposal",
+            0.4,
+            "best_case",
+            False,
+            False,
+            ["amount"],
+            10,
+            "Presentation: send a proposal, give a demo, quote a price.",
+        ),
+        (
+            "negotiation",
+            "Negotiation",
+            0.6,
+            "best_case",
+            False,
+            False,
+            ["amount"],
+            10,
+            "Objection handling: pricing, timelines, terms.",
+        ),
+        (
+            "decision",
+            "Decision",
+            0.8,
+            "commit",
+            False,
+            False,
+            ["amount", "expected_close"],
+            7,
+            "Commitment: verbal agreement, contract out; the deal is pending.",
+        ),
+        (
+            "closed_won",
+            "Closed Won",
+            1.0,
+            "closed",
+            True,
+            False,
+            ["amount"],
+            None,
+            "The customer bought.",
+        ),
+        (
+            "closed_lost",
+            "Closed Lost",
+            0.0,
+            "omitted",
+            False,
+            True,
+            ["lost_reason"],
+            None,
+            "It did not close; the reason is recorded.",
+        ),
+    ]
+
+
+def test_the_default_renewal_pipeline_holds_exactly_the_documented_stages():
+    """Every setting of every shipped renewal stage is pinned, descriptions included."""
+    renewals = default_renewal_pipeline()
+    assert (renewals.key, renewals.label, renewals.allow_skipping, renewals.transitions) == (
+        "renewals",
+        "Renewals",
+        True,
+        None,
+    )
+    assert stages_as_rows(renewals) == [
+        (
+            "upcoming",
+            "Renewal upcoming",
+            0.6,
+            "pipeline",
+            False,
+            False,
+            ["expected_close"],
+            30,
+            "The contract ends soon; the renewal date is the expected close.",
+        ),
+        (
+            "in_review",
+            "In review",
+            0.7,
+            "best_case",
+            False,
+            False,
+            None,
+            14,
+            "Usage and needs reviewed with the customer.",
+        ),
+        (
+            "quote_sent",
+            "Quote sent",
+            0.8,
+            "best_case",
+            False,
+            False,
+            ["amount"],
+            10,
+            "The renewal offer is out.",
+        ),
+        (
+            "committed",
+            "Committed",
+            0.9,
+            "commit",
+            False,
+            False,
+            ["amount", "expected_close"],
+            7,
+            "The customer agreed; paperwork pending.",
+        ),
+        ("renewed", "Renewed", 1.0, "closed", True, False, ["amount"], None, ""),
+        ("churned", "Churned", 0.0, "omitted", False, True, ["lost_reason"], None, ""),
+    ]
+
+
+KEY_REASON = "is not a stage key (lowercase letters, digits, _)"
+CATEGORIES = "is not one of: pipeline, best_case, commit, closed, omitted"
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"key": "Bad"}, [("key", "Bad", KEY_REASON)]),
+        ({"key": "a" * 64}, [("key", "a" * 64, KEY_REASON)]),
+        ({"key": 7}, [("key", 7, KEY_REASON)]),
+        ({"label": "  "}, [("label", "  ", "must be non-blank text")]),
+        ({"label": 5}, [("label", 5, "must be non-blank text")]),
+        ({"probability": -0.01}, [("probability", -0.01, "is not between 0 and 1")]),
+        ({"probability": 1.01}, [("probability", 1.01, "is not between 0 and 1")]),
+        ({"probability": "0.5"}, [("probability", "0.5", "is not between 0 and 1")]),
+        ({"probability": True}, [("probability", True, "is not between 0 and 1")]),
+        ({"forecast_category": "nope"}, [("forecast_category", "nope", CATEGORIES)]),
+        ({"forecast_category": 3}, [("forecast_category", 3, CATEGORIES)]),
+        ({"won": "yes"}, [("won", ("yes", False), "won and lost are True/False")]),
+        ({"lost": 1}, [("won", (False, 1), "won and lost are True/False")]),
+        ({"won": True, "lost": True}, [("won", True, "a stage cannot be both won and lost")]),
+        ({"rotting_days": 0}, [("rotting_days", 0, "is not a whole number >= 1")]),
+        ({"rotting_days": True}, [("rotting_days", True, "is not a whole number >= 1")]),
+        ({"rotting_days": 1.5}, [("rotting_days", 1.5, "is not a whole number >= 1")]),
+        (
+            {"requires": ["amout", "zzzz"]},
+            [
+                ("requires", "amout", "is not a deal field (did you mean 'amount'?)"),
+                ("requires", "zzzz", "is not a deal field"),
+            ],
+        ),
+        ({"description": 5}, [("description", 5, "is not text")]),
+    ],
+)
+def test_each_bad_stage_setting_is_refused_naming_the_field_value_and_reason(settings, expected):
+    """A stage lists exactly the problem of the setting that is wrong, and nothing else."""
+    values = {"key": "b", "label": "B", "probability": 0.5, "forecast_category": "pipeline"}
+    assert problems_of(lambda: Stage(**{**values, **settings})) == expected
+
+
+def test_a_stage_accepts_the_edges_of_each_setting():
+    """Probability 0 and 1 (also as int), a 63-character key and rotting_days 1 are fine."""
+    low = Stage("a" * 63, "A", 0, "closed", lost=True, rotting_days=1)
+    high = Stage("a1_b", "A", 1, ForecastCategory.COMMIT, won=True)
+    assert (low.probability, type(low.probability), low.rotting_days) == (0.0, float, 1)
+    assert (high.probability, type(high.probability)) == (1.0, float)
+    assert low.forecast_category is ForecastCategory.CLOSED
+    assert (low.is_closed, high.is_closed, SALES.stage("proposal").is_closed) == (
+        True,
+        True,
+        False,
+    )
+
+
+def test_stage_from_dict_names_unknown_and_missing_settings():
+    """Unknown keys and each missing required key are listed together, before building."""
+    assert problems_of(lambda: Stage.from_dict([1])) == [("stage", [1], "is not a mapping")]
+    assert problems_of(lambda: Stage.from_dict({"key": "b", "colour": "red"})) == [
+        ("colour", "red", "is not a stage setting"),
+        ("label", None, "is required"),
+        ("probability", None, "is required"),
+        ("forecast_category", None, "is required"),
+    ]
+
+
+def test_stage_from_dict_turns_a_bad_requirement_into_a_problem_of_requires():
+    """A requirement given as text is a ValidationError on `requires` with the reason."""
+    assert problems_of(lambda: Stage.from_dict(stage("b", requires="amount"))) == [
+        ("requires", "amount", "requires takes a list of field names, not the text 'amount'")
+    ]
+
+
+def test_a_bad_pipeline_lists_key_label_and_allow_skipping_problems_exactly():
+    """Each pipeline setting is checked and named with the value given."""
+    assert problems_of(lambda: Pipeline("Bad", " ", SALES.stages, allow_skipping=1)) == [
+        ("key", "Bad", "is not a pipeline key (lowercase letters, digits, _ -)"),
+        ("label", " ", "must be non-blank text"),
+        ("allow_skipping", 1, "is not True/False"),
+    ]
+    assert problems_of(lambda: Pipeline(3, 4, SALES.stages))[:2] == [
+        ("key", 3, "is not a pipeline key (lowercase letters, digits, _ -)"),
+        ("label", 4, "must be non-blank text"),
+    ]
+    assert Pipeline("a-" + "b" * 61, "P", SALES.stages).key == "a-" + "b" * 61
+    assert problems_of(lambda: Pipeline("a" * 64, "P", SALES.stages))[0][0] == "key"
+
+
+def test_a_pipeline_of_something_that_is_not_a_stage_says_so_and_stops():
+    """A non-Stage among the stages is the one stage problem reported."""
+    first = SALES.stages[0]
+    assert problems_of(lambda: Pipeline("p", "P", [first, "x"])) == [
+        ("stages", (first, "x"), "holds something that is not a Stage")
+    ]
+
+
+def test_a_pipeline_without_an_open_stage_is_refused():
+    """Only closed stages: 'has no open stage', naming the keys."""
+    assert problems_of(lambda: Pipeline("p", "P", SALES.stages[5:])) == [
+        ("stages", ["closed_won", "closed_lost"], "has no open stage")
+    ]
+
+
+def test_bad_transitions_name_the_source_and_target():
+    """Unknown sources and targets and moves to itself are each a problem of transitions."""
+    assert problems_of(lambda: Pipeline("p", "P", SALES.stages, transitions=[1])) == [
+        ("transitions", [1], "is not a mapping of stage → stages")
+    ]
+    transitions = {"nope": ["discovery"], "discovery": ["discovery", "zz"], "closed_won": []}
+    assert sorted(
+        problems_of(lambda: Pipeline("p", "P", SALES.stages, transitions=transitions))
+    ) == [
+        ("transitions", "nope", "is not a stage key"),
+        ("transitions.discovery", "discovery", "is a move to itself"),
+        ("transitions.discovery", "zz", "is not a stage key"),
+    ]
+
+
+def test_a_single_target_may_be_given_as_text():
+    """``{"second": "won"}`` means the one target ``("won",)``; a FrozenMap is kept as it is."""
+    stages = [
+        Stage("first", "A", 0.5, "pipeline"),
+        Stage("second", "B", 0.5, "pipeline"),
+        Stage("won", "W", 1.0, "closed", won=True),
+        Stage("lost", "L", 0.0, "omitted", lost=True),
+    ]
+    pipeline = Pipeline(
+        "p", "P", stages, transitions={"first": ["second", "lost"], "second": "won"}
+    )
+    assert dict(pipeline.transitions) == {"first": ("second", "lost"), "second": ("won",)}
+    assert pipeline.allowed_moves("second") == ("won",)
+    again = Pipeline("p", "P", stages, transitions=pipeline.transitions)
+    assert again.transitions is pipeline.transitions
+    assert again.allowed_moves("nope") == ()
+    assert again.can_move("nope", "first") is False
+
+
+def test_pipeline_from_dict_lists_setting_problems_then_the_defaults_problems():
+    """Not a mapping, unknown settings, missing key/label and non-list stages are all named."""
+    assert problems_of(lambda: Pipeline.from_dict(5)) == [("pipeline", 5, "is not a mapping")]
+    assert problems_of(lambda: Pipeline.from_dict({"colour": 1, "stages": 3})) == [
+        ("colour", 1, "is not a pipeline setting"),
+        ("key", None, "is required"),
+        ("label", None, "is required"),
+        ("stages", 3, "is not a list of stages"),
+        ("key", "", "is not a pipeline key (lowercase letters, digits, _ -)"),
+        ("label", "", "must be non-blank text"),
+        ("stages", [], "has no open stage"),
+        ("stages", [], "has no won stage"),
+        ("stages", [], "has no lost stage"),
+    ]
+
+
+def test_pipeline_from_dict_with_a_bad_stage_reports_only_that_stage():
+    """When a stage fails to load, the stage-set problems it would cause are left out."""
+    data = {"key": "p", "label": "P", "stages": [stage("a"), {"key": "b"}]}
+    assert problems_of(lambda: Pipeline.from_dict(data)) == [
+        ("stages[1].label", None, "is required"),
+        ("stages[1].probability", None, "is required"),
+        ("stages[1].forecast_category", None, "is required"),
+    ]
+
+
+def test_pipeline_from_dict_with_a_valid_definition_and_an_unknown_setting_is_refused():
+    """An otherwise valid pipeline with one unknown setting raises, naming only that setting."""
+    data = {**SALES.to_dict(), "colour": "red"}
+    assert problems_of(lambda: Pipeline.from_dict(data)) == [
+        ("colour", "red", "is not a pipeline setting")
+    ]
+
+
+def test_pipeline_json_and_toml_round_trip_to_an_equal_pipeline():
+    """`from_json(to_json())` and `from_toml(to_toml())` give the same pipeline back."""
+    pytest.importorskip("tomli_w")
+    assert Pipeline.from_json(SALES.to_json()) == SALES
+    assert Pipeline.from_toml(SALES.to_toml()) == SALES
+
+
+def test_validate_deal_lists_wrong_pipeline_unmet_requirements_and_closed_at(deal):
+    """Each problem of a deal is named exactly: pipeline, each requirement, closed_at."""
+    wrong = attrs.evolve(deal, pipeline="renewals", stage="closed_won")
+    assert problems_of(lambda: SALES.validate_deal(wrong)) == [
+        ("pipeline", "renewals", "is not 'sales'"),
+        ("amount", None, "amount is required in Closed Won"),
+        ("closed_at", None, "does not fit stage Closed Won"),
+    ]
+    assert problems_of(lambda: SALES.validate_deal(attrs.evolve(deal, stage="nope"))) == [
+        ("stage", "nope", "is not a stage of pipeline 'sales'")
+    ]
+    assert problems_of(lambda: SALES.validate_deal(attrs.evolve(deal, stage="decision"))) == [
+        ("amount", None, "amount is required in Decision"),
+        ("expected_close", None, "expected_close is required in Decision"),
+    ]
+    closed = attrs.evolve(deal, closed_at=T0)
+    assert problems_of(lambda: SALES.validate_deal(closed)) == [
+        ("closed_at", T0, "does not fit stage Prospecting")
+    ]
+
+
+def test_open_deal_in_a_closed_stage_names_the_stage(clock):
+    """Opening a deal in a won or lost stage is one problem on 'stage'."""
+    assert problems_of(lambda: SALES.open_deal(name="x", stage="closed_lost", clock=clock)) == [
+        ("stage", "closed_lost", "is a closed stage: open deals start open")
+    ]
+
+
+def test_each_refused_move_says_exactly_why(deal, clock):
+    """The message and unmet list of each refusal name the pipeline, stages and choices."""
+    all_keys = "prospecting, discovery, proposal, negotiation, decision, closed_won, closed_lost"
+    assert refusal_of(
+        lambda: SALES.move(attrs.evolve(deal, pipeline="renewals"), "discovery", clock=clock)
+    ) == ("deal is in pipeline 'renewals', not 'sales'", [])
+    assert refusal_of(lambda: SALES.move(deal, "nope", clock=clock)) == (
+        f"'nope' is not a stage of pipeline 'sales': choose one of {all_keys}",
+        [f"choose one of {all_keys}"],
+    )
+    assert refusal_of(
+        lambda: SALES.move(attrs.evolve(deal, stage="nope"), "discovery", clock=clock)
+    ) == ("deal's stage 'nope' is not in pipeline 'sales'", [])
+    assert refusal_of(
+        lambda: SALES.move(attrs.evolve(deal, closed_at=T0), "discovery", clock=clock)
+    ) == ("deal is closed (Prospecting): use reopen to move it", [])
+    assert refusal_of(lambda: SALES.move(deal, "prospecting", clock=clock)) == (
+        "deal is already in Prospecting",
+        [],
+    )
+    strict = attrs.evolve(SALES, allow_skipping=False)
+    allowed = "allowed from 'prospecting': discovery, closed_won, closed_lost"
+    assert refusal_of(lambda: strict.move(deal, "decision", clock=clock)) == (
+        f"pipeline 'sales' does not allow moving from 'prospecting' to 'decision': {allowed}",
+        [allowed],
+    )
+
+
+def test_a_move_allowed_nowhere_says_nothing_is_allowed(clock):
+    """With no transitions out of a stage the refusal lists 'nothing' as allowed."""
+    stages = [
+        Stage("a", "A", 0.5, "pipeline"),
+        Stage("b", "B", 0.5, "pipeline"),
+        Stage("w", "W", 1.0, "closed", won=True),
+        Stage("l", "L", 0.0, "omitted", lost=True),
+    ]
+    pipeline = Pipeline("p", "P", stages, transitions={"a": ["b", "w", "l"], "b": []})
+    deal = pipeline.move(pipeline.open_deal(name="x", clock=clock), "b", clock=clock).deal
+    assert refusal_of(lambda: pipeline.move(deal, "a", clock=clock)) == (
+        "pipeline 'p' does not allow moving from 'b' to 'a': allowed from 'b': nothing",
+        ["allowed from 'b': nothing"],
+    )
+
+
+def test_each_refused_reopen_and_transfer_says_exactly_why(deal, clock):
+    """Reopen and transfer refusals name the pipeline, the stage and what is missing."""
+    renewals = default_renewal_pipeline()
+    elsewhere = attrs.evolve(deal, pipeline="renewals")
+    lost = SALES.move(deal, "closed_lost", lost_reason="x", clock=clock).deal
+    assert refusal_of(lambda: SALES.reopen(elsewhere, "discovery", clock=clock)) == (
+        "deal is in pipeline 'renewals', not 'sales'",
+        [],
+    )
+    assert refusal_of(lambda: SALES.reopen(lost, "nope", clock=clock)) == (
+        "'nope' is not an open stage of pipeline 'sales'",
+        [],
+    )
+    assert refusal_of(lambda: SALES.reopen(lost, "decision", clock=clock)) == (
+        "cannot reopen deal in Decision: amount is required; expected_close is required",
+        ["amount is required", "expected_close is required"],
+    )
+    assert refusal_of(lambda: SALES.transfer(elsewhere, renewals, clock=clock)) == (
+        "deal is in pipeline 'renewals', not 'sales'",
+        [],
+    )
+    assert refusal_of(lambda: SALES.transfer(lost, renewals, clock=clock)) == (
+        "a closed deal cannot change pipeline: reopen it first",
+        [],
+    )
+    choices = "one of upcoming, in_review, quote_sent, committed, renewed, churned"
+    assert refusal_of(lambda: SALES.transfer(deal, renewals, clock=clock)) == (
+        f"stage 'prospecting' maps to no stage of pipeline 'renewals': "
+        f"give mapping['prospecting']: {choices}",
+        [f"give mapping['prospecting']: {choices}"],
+    )
+    mapping = {"prospecting": "committed"}
+    assert refusal_of(lambda: SALES.transfer(deal, renewals, mapping=mapping, clock=clock)) == (
+        "cannot transfer deal to Committed: amount is required; expected_close is required",
+        ["amount is required", "expected_close is required"],
+    )
+
+
+def test_a_stage_changed_event_becomes_json_ready_data(deal, clock):
+    """`StageChanged.to_dict` holds every field under its own name, money as text."""
+    clock.advance(days=1)
+    event = SALES.move(
+        deal, "proposal", amount="12.50", currency="EUR", by="kim", note="demo", clock=clock
+    ).event
+    assert event.to_dict() == {
+        "event_type": "deal.stage_changed",
+        "deal_id": str(deal.id),
+        "pipeline": "sales",
+        "from_stage": "prospecting",
+        "to_stage": "proposal",
+        "at": "2026-03-02T09:00:00+00:00",
+        "by": "kim",
+        "note": "demo",
+        "amount": {"amount": "12.50", "currency": "EUR"},
+        "probability": 0.4,
+        "from_pipeline": None,
+    }
+    assert SALES.move(deal, "discovery", clock=clock).event.to_dict()["amount"] is None
+
+
+def test_a_move_without_a_clock_reads_the_default_clock(deal):
+    """With no clock, the move happens now (after the deal's creation in 2026-03-01)."""
+    moved = SALES.move(deal, "discovery", amount="1", currency="EUR")
+    assert moved.deal.stage_history[-1].entered_at > T0
+    assert moved.event.at == moved.deal.updated_at
+
+
+def test_a_move_refused_for_requirements_names_the_stage_and_each_unmet_one(deal, clock):
+    """A pipeline built here checks the target's requirements and lists only the unmet."""
+    sales = default_sales_pipeline()
+    assert refusal_of(lambda: sales.move(deal, "decision", clock=clock)) == (
+        "cannot move deal to Decision: amount is required; expected_close is required",
+        ["amount is required", "expected_close is required"],
+    )
+    priced = deal.changed(amount="5", currency="EUR", clock=clock)
+    assert refusal_of(lambda: sales.move(priced, "decision", clock=clock)) == (
+        "cannot move deal to Decision: expected_close is required",
+        ["expected_close is required"],
+    )
+
+
+def test_a_reopen_lists_only_the_requirements_still_unmet(deal, clock):
+    """Reopening into Decision with an amount set complains only about expected_close."""
+    lost = SALES.move(
+        deal, "closed_lost", lost_reason="x", amount="5", currency="EUR", clock=clock
+    ).deal
+    assert refusal_of(lambda: SALES.reopen(lost, "decision", clock=clock)) == (
+        "cannot reopen deal in Decision: expected_close is required",
+        ["expected_close is required"],
+    )
+    assert refusal_of(lambda: SALES.reopen(deal, "discovery", clock=clock)) == (
+        "only a closed deal can be reopened: use move",
+        [],
+    )
+
+
+def test_reopen_records_who_why_and_when_in_the_new_stay_and_the_event(deal, clock):
+    """`by` and `note` reach the new stay and the event; no clock means the default one."""
+    lost = SALES.move(deal, "closed_lost", lost_reason="x", clock=clock).deal
+    moved = SALES.reopen(lost, "discovery", by="kim", note="budget found")
+    stay = moved.deal.stage_history[-1]
+    assert (stay.stage, stay.moved_by, stay.note, stay.left_at) == (
+        "discovery",
+        "kim",
+        "budget found",
+        None,
+    )
+    assert (moved.event.by, moved.event.note, moved.event.from_pipeline) == (
+        "kim",
+        "budget found",
+        None,
+    )
+    assert stay.entered_at > T0
+    assert (moved.deal.closed_at, moved.deal.lost_reason) == (None, None)
+
+
+def test_transfer_without_mapping_keeps_the_stage_key_and_records_who_and_why(deal, clock):
+    """A stage with the same key in the other pipeline is the target when mapping omits it."""
+    partners = Pipeline("partners", "Partners", SALES.stages)
+    clock.advance(days=1)
+    moved = SALES.transfer(deal, partners, by="kim", note="via partner", clock=clock)
+    stay = moved.deal.stage_history[-1]
+    assert (moved.deal.pipeline, moved.deal.stage, stay.entered_at) == (
+        "partners",
+        "prospecting",
+        clock.now(),
+    )
+    assert (stay.moved_by, stay.note) == ("kim", "via partner")
+    assert (moved.event.by, moved.event.note, moved.event.from_pipeline) == (
+        "kim",
+        "via partner",
+        "sales",
+    )
+    unclocked = SALES.transfer(deal, partners)
+    assert unclocked.event.at > clock.now()
+
+
+def test_moving_a_deal_without_history_starts_its_history(deal, clock):
+    """A deal with no stays gets exactly one: the stage it entered."""
+    bare = attrs.evolve(deal, stage_history=())
+    moved = SALES.move(bare, "discovery", by="kim", clock=clock).deal
+    assert [(s.stage, s.entered_at, s.left_at, s.moved_by) for s in moved.stage_history] == [
+        ("discovery", T0, None, "kim")
+    ]
+
+
+def test_a_clock_running_backwards_is_refused_with_the_reason(deal, clock):
+    """A move timed before the current stay began says the clock reads too early."""
+    clock.advance(days=-1)
+    assert refusal_of(lambda: SALES.move(deal, "discovery", clock=clock)) == (
+        "cannot move deal: the clock reads before it entered its current stage",
+        [],
+    )
+
+
+def test_pipeline_from_dict_without_stages_reports_the_missing_stage_kinds():
+    """No `stages` key is an empty list: no open, won or lost stage, nothing else."""
+    assert problems_of(lambda: Pipeline.from_dict({"key": "p", "label": "P"})) == [
+        ("stages", [], "has no open stage"),
+        ("stages", [], "has no won stage"),
+        ("stages", [], "has no lost stage"),
+    ]
+
+
+def test_bad_json_and_toml_text_is_a_problem_of_the_pipeline():
+    """Unreadable text is one problem on 'pipeline' with the parser's reason."""
+    pytest.importorskip("tomllib")
+    assert problems_of(lambda: Pipeline.from_json("{")) == [
+        (
+            "pipeline",
+            "{",
+            "is not valid JSON: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)",
+        )
+    ]
+    assert problems_of(lambda: Pipeline.from_toml("x = ")) == [
+        ("pipeline", "x = ", "is not valid TOML: Invalid value (at end of document)")
+    ]
+
+
+def test_repeated_unreachable_and_closed_source_problems_are_exact():
+    """Repeated keys, unreachable stages and moves out of closed stages name what is wrong."""
+    a, b = Stage("a", "A", 0.5, "pipeline"), Stage("b", "B", 0.5, "pipeline")
+    won, lost = Stage("w", "W", 1.0, "closed", won=True), Stage("l", "L", 0.0, "omitted", lost=True)
+    assert problems_of(lambda: Pipeline("p", "P", [a, a, b, b, won, lost])) == [
+        ("stages", ["a", "b"], "are stage keys used more than once")
+    ]
+    only_closing = {"a": ["w", "l"]}
+    assert problems_of(lambda: Pipeline("p", "P", [a, b, won, lost], transitions=only_closing)) == [
+        ("stages", "b", "is a stage no move can reach")
+    ]
+    out_of_won = {"a": ["b", "w", "l"], "w": ["a"]}
+    assert problems_of(lambda: Pipeline("p", "P", [a, b, won, lost], transitions=out_of_won)) == [
+        ("transitions.w", ("a",), "closed stages move only by reopen")
+    ]
+
+
+def test_a_requirement_of_empty_fields_keeps_its_condition_form():
+    """Only 'is not empty' conjuncts shorten to a list of names; 'is empty' ones do not."""
+    empty = Stage(
+        "b",
+        "B",
+        0.5,
+        "pipeline",
+        requires=And([F("amount").is_empty(), F("lost_reason").is_empty()]),
+    )
+    assert empty.to_dict()["requires"] == empty.requires.to_dict()
+    assert not isinstance(empty.to_dict()["requires"], list)
+    assert Stage.from_dict(empty.to_dict()) == empty
