@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
@@ -24,7 +25,7 @@ from crmkit.model.frozen_map import FrozenMap
 from crmkit.values.storable import storable_problems
 from crmkit.values.temporal import parse_instant
 
-__all__ = ["Entity"]
+__all__ = ["Entity", "checked_storable"]
 
 _NO_IDS: FrozenMap[str, str] = FrozenMap()
 _NO_CUSTOM: CustomFields = FrozenMap()
@@ -125,6 +126,7 @@ class Entity:
         collector.problems.extend(self._problems())
         collector.problems.extend(storable_problems(self, ""))  # what every store can keep
         collector.raise_if_any()
+        _remember_storable(self)
 
     # -- changing -------------------------------------------------------------------------
 
@@ -163,6 +165,7 @@ class Entity:
         for name, value in changes.items():
             collector.problems.extend(storable_problems(value, name))
         collector.raise_if_any()
+        _remember_storable(entity)
         return entity
 
     def with_custom(
@@ -206,3 +209,19 @@ def _custom(
         collector.parse(lambda v, _f: schema.validate(v, previous=previous), values, "custom")
         or FrozenMap()
     )
+
+
+# The entities `create` and `changed` checked as storable, by identity while they live: a
+# store need not walk them again (an entity made around them, with attrs.evolve, it walks).
+_STORABLE: dict[int, weakref.ref[Entity]] = {}
+
+
+def _remember_storable(entity: Entity) -> None:
+    key = id(entity)
+    _STORABLE[key] = weakref.ref(entity, lambda _gone: _STORABLE.pop(key, None))
+
+
+def checked_storable(entity: Entity) -> bool:
+    """Say whether `create` or `changed` made this very entity (so it is storable already)."""
+    ref = _STORABLE.get(id(entity))
+    return ref is not None and ref() is entity

@@ -25,7 +25,7 @@ from crmkit.errors import (
 from crmkit.model.company import Company, normalize_domain
 from crmkit.model.contact import Contact
 from crmkit.model.deal import Deal
-from crmkit.model.entity import Entity
+from crmkit.model.entity import Entity, checked_storable
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.order import Order
 from crmkit.model.registry import KINDS, Kind
@@ -259,10 +259,12 @@ class EntityRepository(Generic[E]):
         schema = self._uow._schema(self._kind.name)
         for offset, entity in enumerate(batch):
             row = None if first_row is None else first_row + offset
-            # entities made around `create` (attrs.evolve) are held to the same limits
-            problems.extend(
-                p if row is None else p.at_row(row) for p in storable_problems(entity, "")
-            )
+            # entities made around `create` (attrs.evolve) are held to the same limits;
+            # those `create` or `changed` made were checked there already
+            if not checked_storable(entity):
+                problems.extend(
+                    p if row is None else p.at_row(row) for p in storable_problems(entity, "")
+                )
             for ref, ident in self._kind.ref_ids(entity):
                 if ident not in found[ref.target]:
                     problems.append(
