@@ -52,7 +52,9 @@ def store(adapter):
             for name, at in CREATED.items()
         )
         uow.deals.add_many(
-            Deal.create(name=name, pipeline="p", stage="s", expected_close=day, clock=clock)
+            Deal.create(
+                name=name, pipeline="sales", stage="prospecting", expected_close=day, clock=clock
+            )
             for name, day in CLOSING.items()
         )
     yield store

@@ -112,7 +112,9 @@ def add_records(store: Store) -> tuple[Company, Contact, Deal]:
             Contact.create(first_name="Ada", email="ada@acme.de", company_id=acme.id, tags=["vip"])
         )
         deal = uow.deals.add(
-            Deal.create(name="Acme renewal", pipeline="sales", stage="qualify", company_id=acme.id)
+            Deal.create(
+                name="Acme renewal", pipeline="sales", stage="prospecting", company_id=acme.id
+            )
         )
     return acme, ada, deal
 

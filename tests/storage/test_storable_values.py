@@ -145,7 +145,12 @@ def test_values_at_the_limits_round_trip_exactly(store, clock):
     }
     contact = Contact.create(first_name="Zoë 🙂", custom=custom, clock=clock)
     deal = Deal.create(
-        name="Big", pipeline="sales", stage="new", amount=LARGEST, currency="EUR", clock=clock
+        name="Big",
+        pipeline="sales",
+        stage="prospecting",
+        amount=LARGEST,
+        currency="EUR",
+        clock=clock,
     )
     with store.unit_of_work() as uow:
         contact = uow.contacts.add(contact)
@@ -163,7 +168,7 @@ def test_values_at_the_limits_round_trip_exactly(store, clock):
 
 def test_money_past_the_limits_is_refused_on_every_adapter(store, clock):
     """A deal amount of 10**18 or with 11 decimals is refused naming `amount`."""
-    deal = Deal.create(name="D", pipeline="sales", stage="new", clock=clock)
+    deal = Deal.create(name="D", pipeline="sales", stage="prospecting", clock=clock)
     for amount in (Decimal(10**18), Decimal("0.00000000001"), FORTY_DIGITS):
         with pytest.raises(ValidationError) as info:
             deal.changed(amount=amount, currency="EUR", clock=clock)

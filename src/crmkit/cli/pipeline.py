@@ -9,7 +9,6 @@ import typer
 
 from crmkit.cli.output import print_rows
 from crmkit.cli.store import open_existing, store_url
-from crmkit.pipelines import default_renewal_pipeline, default_sales_pipeline
 
 __all__ = ["pipeline"]
 
@@ -19,15 +18,15 @@ def pipeline(
     form: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json")] = False,
 ) -> None:
-    """Show the open deals of the shipped pipelines by stage: count, value, weighted value.
+    """Show the open deals of the store's pipelines by stage: count, value, weighted value.
 
     The weighted value is the amount times the stage's (or the deal's own) probability.
 
     Example: crmkit pipeline --format csv
     """
-    pipelines = {p.key: p for p in (default_sales_pipeline(), default_renewal_pipeline())}
     totals: dict[tuple[str, str, str], list[Decimal]] = {}
     with open_existing(store_url(db)) as store, store.unit_of_work(readonly=True) as uow:
+        pipelines = {p.key: p for p in uow.pipelines.all()}
         for deal in uow.deals.iter():
             known = pipelines.get(deal.pipeline)
             if known is None or deal.closed_at is not None:

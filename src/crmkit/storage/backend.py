@@ -22,7 +22,13 @@ from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
 from crmkit.model.registry import Kind
 from crmkit.model.rfm import RfmRow
-from crmkit.storage.protocol import HistoryEntry, RecordFacts, SavedSegment, StoredScore
+from crmkit.storage.protocol import (
+    HistoryEntry,
+    RecordFacts,
+    SavedSegment,
+    StoredPipeline,
+    StoredScore,
+)
 
 __all__ = [
     "ActivitySource",
@@ -194,6 +200,14 @@ class Backend(Protocol):
 
     def store_schema(self, schema: CustomFieldSchema) -> None:
         """Store a new version of a custom-field schema."""
+        ...
+
+    def load_pipelines(self) -> dict[str, StoredPipeline]:
+        """Return the newest stored version of every saved pipeline, by key."""
+        ...
+
+    def store_pipeline(self, stored: StoredPipeline) -> None:
+        """Store a new version of a pipeline (`stored.version` is the next one)."""
         ...
 
     def savepoint(self) -> object:

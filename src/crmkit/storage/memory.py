@@ -53,6 +53,7 @@ from crmkit.storage.protocol import (
     RecordFacts,
     SavedSegment,
     StoredEvent,
+    StoredPipeline,
     StoredScore,
 )
 from crmkit.storage.unit_of_work import BackendUnitOfWork
@@ -113,6 +114,7 @@ class _State:
         self.refs: dict[uuid.UUID, frozenset[tuple[str, uuid.UUID]]] = {}
         self.facts: dict[uuid.UUID, RecordFacts] = {}
         self.schemas: dict[str, CustomFieldSchema] = {}
+        self.pipelines: dict[str, StoredPipeline] = {}
         self.scores: dict[tuple[uuid.UUID, str], StoredScore] = {}
         self.settings: dict[str, str] = {}
         self.segments: dict[str, SavedSegment] = {}
@@ -239,6 +241,7 @@ class _MemoryBackend:
         self._refs = _Layer(state.refs)
         self._facts = _Layer(state.facts)
         self._schemas = _Layer(state.schemas)
+        self._pipelines = _Layer(state.pipelines)
         self._scores = _Layer(state.scores)
         self._settings = _Layer(state.settings)
         self._segments = _Layer(state.segments)
@@ -295,6 +298,7 @@ class _MemoryBackend:
             self._refs,
             self._facts,
             self._schemas,
+            self._pipelines,
             self._scores,
             self._settings,
             self._segments,
@@ -505,6 +509,13 @@ class _MemoryBackend:
 
     def store_schema(self, schema: CustomFieldSchema) -> None:
         self._schemas.set(schema.entity, schema)
+
+    def load_pipelines(self) -> dict[str, StoredPipeline]:
+        with self._lock:
+            return dict(self._pipelines.items())
+
+    def store_pipeline(self, stored: StoredPipeline) -> None:
+        self._pipelines.set(stored.pipeline.key, stored)
 
     def put_scores(self, scores: Sequence[StoredScore]) -> None:
         for score in scores:

@@ -26,6 +26,8 @@ The contract every adapter honours (checked by `crmkit.testing.StoreContract`):
   order of every record are kept in the same transaction as the activity or order that moves
   them (`Repository.facts`).
 - **Custom-field schemas** are stored, versioned, and enforced on add and update.
+- **Pipelines** are stored, versioned: a deal is stored only in a pipeline and stage the
+  store knows (`UnitOfWork.pipelines`).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ __all__ = [
     "HistoryEntry",
     "MembershipDiff",
     "OrderRepository",
+    "PipelineBook",
     "Progress",
     "RecordFacts",
     "RelatedRecords",
@@ -77,6 +80,7 @@ __all__ = [
     "SegmentBook",
     "Store",
     "StoredEvent",
+    "StoredPipeline",
     "StoredRecords",
     "StoredScore",
     "UnitOfWork",
@@ -427,18 +431,21 @@ class DealRepository(Repository[Deal], Protocol):
         deal: Deal,
         to: str,
         *,
-        pipeline: Pipeline,
+        pipeline: Pipeline | None = None,
         by: str | None = None,
         note: str | None = None,
         **changes: Any,
     ) -> Moved:
-        """Move a deal to stage `to` of `pipeline`, store it and record its event, in one call.
+        """Move a deal to stage `to` of its pipeline, store it and record its event, in one call.
 
-        `pipeline.move` checks and makes the move; the deal is stored (its version checked)
-        and its `StageChanged` event recorded in the outbox, all or nothing.
+        The pipeline is the store's (`UnitOfWork.pipelines`) unless one is given, which must
+        then be the stored one. `Pipeline.move` checks and makes the move; the deal is stored
+        (its version checked) and its `StageChanged` event recorded in the outbox, all or
+        nothing.
 
         Raises:
-            ValidationError: When `deal` or `pipeline` is not a Deal and its Pipeline.
+            ValidationError: When `deal` is not a Deal, or `pipeline` is not the stored
+                definition of the deal's pipeline.
             TransitionError: When the pipeline refuses the move.
             ConcurrencyError: When the deal changed since it was read.
         """
@@ -650,6 +657,56 @@ class CustomFieldRegistry(Protocol):
         ...
 
 
+@attrs.frozen
+class StoredPipeline:
+    """A pipeline as a store keeps it: the definition and its version.
+
+    Attributes:
+        pipeline: The definition.
+        version: 1 when first saved, +1 per saved change; 0 for a built-in pipeline the store
+            knows without it being saved (`crmkit.pipelines.default_sales_pipeline` and
+            `default_renewal_pipeline`, until a pipeline with their key is saved).
+        saved_at: When this version was saved (None for a built-in one).
+    """
+
+    pipeline: Pipeline
+    version: int
+    saved_at: dt.datetime | None = None
+
+
+class PipelineBook(Protocol):
+    """The pipelines a store knows: deals are stored only in their stages."""
+
+    def get(self, key: str) -> Pipeline:
+        """Return the pipeline with that key.
+
+        Raises:
+            ValidationError: Naming ``pipeline`` when the store knows no such pipeline.
+        """
+        ...
+
+    def version(self, key: str) -> int:
+        """Return the stored version of a pipeline (0 for a built-in one never saved)."""
+        ...
+
+    def all(self) -> tuple[Pipeline, ...]:
+        """Return every pipeline the store knows, by key."""
+        ...
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the store knows a pipeline with that key."""
+        ...
+
+    def save(self, pipeline: Pipeline) -> StoredPipeline:
+        """Store a pipeline, new or changed (unchanged: nothing is written).
+
+        Raises:
+            ValidationError: When a stage that deals are in (archived ones included) is
+                missing from the new definition, naming the stage and how many deals.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories for every kind, the outbox and custom-field schemas."""
 
@@ -704,6 +761,11 @@ class UnitOfWork(Protocol):
     @property
     def scores(self) -> ScoreTable:
         """The latest score of each record by each scorer."""
+        ...
+
+    @property
+    def pipelines(self) -> PipelineBook:
+        """The pipelines the store knows (deals are stored only in their stages)."""
         ...
 
     @property

@@ -270,6 +270,7 @@ class EntityRepository(Generic[E]):
                     problems.append(
                         Problem(ref.field, str(ident), f"refers to no stored {ref.target}", row)
                     )
+            problems.extend(self._kind_problems(entity, row))
             if schema is not None:
                 try:
                     custom = schema.validate(
@@ -282,6 +283,10 @@ class EntityRepository(Generic[E]):
                         entity = attrs.evolve(entity, custom=custom)
             checked.append(entity)
         return problems, checked
+
+    def _kind_problems(self, entity: E, row: int | None) -> list[Problem]:
+        """Return what this kind checks against the store beyond references (nothing here)."""
+        return []
 
     def _after_write(self, stored: Sequence[E], before: Sequence[E], action: str) -> None:
         for i, entity in enumerate(stored):
@@ -423,7 +428,13 @@ class EntityRepository(Generic[E]):
 
 
 class DealRepository(EntityRepository[Deal]):
-    """Deals; stays in their stage history that name no mover are credited to the actor."""
+    """Deals, only in a pipeline and stage the store knows (`uow.pipelines`).
+
+    Stays in their stage history that name no mover are credited to the actor.
+    """
+
+    def _kind_problems(self, entity: Deal, row: int | None) -> list[Problem]:
+        return self._uow.pipelines.deal_problems(entity, row)
 
     def _stamped(self, deal: Deal, stored_stays: int) -> Deal:
         actor = self._uow.actor
@@ -463,23 +474,24 @@ class DealRepository(EntityRepository[Deal]):
         deal: Deal,
         to: str,
         *,
-        pipeline: Pipeline,
+        pipeline: Pipeline | None = None,
         by: str | None = None,
         note: str | None = None,
         **changes: Any,
     ) -> Moved:
-        """Move a deal to stage `to` of `pipeline`, store it and record its event, in one call.
+        """Move a deal to stage `to` of its pipeline, store it and record its event, in one call.
 
-        `pipeline.move` checks and makes the move (applying `changes` first, as
-        `Deal.changed` takes them); the moved deal is stored with `update` (its version is
-        checked) and the `StageChanged` event is recorded in the outbox, all or nothing in
-        a savepoint. Times come from the store's clock; `by` defaults to the unit of work's
-        actor.
+        The store's pipeline moves it (`uow.pipelines`): `Pipeline.move` checks and makes
+        the move (applying `changes` first, as `Deal.changed` takes them); the moved deal is
+        stored with `update` (its version is checked) and the `StageChanged` event is
+        recorded in the outbox, all or nothing in a savepoint. Times come from the store's
+        clock; `by` defaults to the unit of work's actor.
 
         Args:
             deal: The deal as last read.
             to: The stage key to move to.
-            pipeline: The deal's pipeline (its `key` is the deal's `pipeline`).
+            pipeline: Optional: the deal's pipeline as the caller holds it; it must be the
+                store's definition (a stale or unsaved one is refused).
             by: Who moved it.
             note: Why.
             **changes: Deal fields to change with the move (``amount=``, ``lost_reason=``).
@@ -488,18 +500,31 @@ class DealRepository(EntityRepository[Deal]):
             `Moved` with the stored deal (version + 1) and the recorded event.
 
         Raises:
-            ValidationError: Naming ``deal`` or ``pipeline`` when they are not a Deal and a
-                Pipeline, ``pipeline`` when it is not the deal's, or the changed fields.
+            ValidationError: Naming ``deal`` when it is not a Deal, ``pipeline`` when the
+                store knows no pipeline of the deal's or the one given is not it, or the
+                changed fields.
             TransitionError: When the pipeline refuses the move.
             ConcurrencyError: When the deal changed since it was read.
         """
         self._check_entity(deal)
-        if not isinstance(pipeline, Pipeline):
-            raise ValidationError.single("pipeline", type(pipeline).__name__, "is not a Pipeline")
-        if pipeline.key != deal.pipeline:
-            raise ValidationError.single(
-                "pipeline", pipeline.key, f"is not the deal's pipeline ({deal.pipeline!r})"
-            )
+        known = self._uow.pipelines.get(deal.pipeline)
+        if pipeline is not None:
+            if not isinstance(pipeline, Pipeline):
+                raise ValidationError.single(
+                    "pipeline", type(pipeline).__name__, "is not a Pipeline"
+                )
+            if pipeline.key != deal.pipeline:
+                raise ValidationError.single(
+                    "pipeline", pipeline.key, f"is not the deal's pipeline ({deal.pipeline!r})"
+                )
+            if pipeline.to_dict() != known.to_dict():
+                raise ValidationError.single(
+                    "pipeline",
+                    pipeline.key,
+                    "differs from the store's definition: save it first with "
+                    "uow.pipelines.save(pipeline), or leave pipeline= out",
+                )
+        pipeline = known
         by = by if by is not None else self._uow.actor
         moved = pipeline.move(deal, to, by=by, note=note, clock=self._uow.clock, **changes)
         with self._uow.savepoint():

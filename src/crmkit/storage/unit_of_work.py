@@ -38,6 +38,7 @@ from crmkit.model.task import Task
 from crmkit.storage.backend import Backend, PendingEvent, SegmentQuery
 from crmkit.storage.custom_field_registry import CustomFieldRegistry
 from crmkit.storage.facts import COUNTED_ORDER_STATUSES, compute_facts
+from crmkit.storage.pipeline_book import PipelineBook
 from crmkit.storage.plain import to_plain
 from crmkit.storage.protocol import (
     DomainEvent,
@@ -112,6 +113,7 @@ class BackendUnitOfWork:
         self.custom_fields = CustomFieldRegistry(self)
         self.scores = ScoreTable(self)
         self.segments = SegmentBook(self)
+        self.pipelines = PipelineBook(self)
         self._calendar: BusinessCalendar | None = None
 
     @property
@@ -182,6 +184,7 @@ class BackendUnitOfWork:
             del self._history_entries[history:]
             del self._events[events:]
             self._schemas.clear()
+            self.pipelines.forget()
             self._calendar = None
             backend.rollback_to(token)
             raise

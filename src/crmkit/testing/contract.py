@@ -574,7 +574,7 @@ class StoreContract(StoreFixtures):
         """`delete` raises ReferencedError while anything (even archived) refers to the record."""
         company = Company.create(name="Target Co", clock=clock)
         contact = Contact.create(first_name="Target", clock=clock)
-        deal = Deal.create(name="Target deal", pipeline="sales", stage="new", clock=clock)
+        deal = Deal.create(name="Target deal", pipeline="sales", stage="prospecting", clock=clock)
         lead = Lead.create(first_name="Target lead", clock=clock)
         target: Entity
         referrer: Entity
@@ -587,7 +587,11 @@ class StoreContract(StoreFixtures):
         elif case == "contact in a deal's contact_ids":
             target = contact
             referrer = Deal.create(
-                name="Ref", pipeline="sales", stage="new", contact_ids=[contact.id], clock=clock
+                name="Ref",
+                pipeline="sales",
+                stage="prospecting",
+                contact_ids=[contact.id],
+                clock=clock,
             )
         elif case == "deal with an activity":
             target = deal
@@ -595,7 +599,7 @@ class StoreContract(StoreFixtures):
         elif case == "lead with a deal":
             target = lead
             referrer = Deal.create(
-                name="Ref", pipeline="sales", stage="new", lead_id=lead.id, clock=clock
+                name="Ref", pipeline="sales", stage="prospecting", lead_id=lead.id, clock=clock
             )
         elif case == "contact with an order":
             target = contact
@@ -914,17 +918,21 @@ class StoreContract(StoreFixtures):
         """Deals relate through their company, every contact in `contact_ids`, and their lead."""
         person = Contact.create(first_name="Deal person", clock=clock)
         on_company = Deal.create(
-            name="co", pipeline="sales", stage="new", company_id=parents.company.id, clock=clock
+            name="co",
+            pipeline="sales",
+            stage="prospecting",
+            company_id=parents.company.id,
+            clock=clock,
         )
         on_contact = Deal.create(
             name="ct",
             pipeline="sales",
-            stage="new",
+            stage="prospecting",
             contact_ids=[parents.other_contact.id, person.id],
             clock=clock,
         )
         on_lead = Deal.create(
-            name="l", pipeline="sales", stage="new", lead_id=parents.lead.id, clock=clock
+            name="l", pipeline="sales", stage="prospecting", lead_id=parents.lead.id, clock=clock
         )
         self.add(store, person)
         stored = self.add(store, on_company, on_contact, on_lead)

@@ -68,3 +68,6 @@ INSERT INTO record_ids (id, kind) SELECT id, 'deal' FROM deals;
 INSERT INTO record_ids (id, kind) SELECT id, 'activity' FROM activities;
 INSERT INTO record_ids (id, kind) SELECT id, 'task' FROM tasks;
 INSERT INTO record_ids (id, kind) SELECT id, 'order' FROM orders;
+
+-- version 6
+CREATE TABLE pipelines (key TEXT NOT NULL, version INTEGER NOT NULL, definition TEXT NOT NULL, saved_at INTEGER NOT NULL, PRIMARY KEY (key, version));

@@ -20,6 +20,7 @@ from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.registry import KINDS, Kind
+from crmkit.pipelines.pipeline import Pipeline
 from crmkit.storage.backend import (
     ActivitySource,
     ColumnSpec,
@@ -36,6 +37,7 @@ from crmkit.storage.protocol import (
     RecordFacts,
     SavedSegment,
     StoredEvent,
+    StoredPipeline,
     StoredScore,
 )
 from crmkit.storage.sql.compile import compile_rfm, compile_segment
@@ -869,6 +871,37 @@ class SqlBackend:
             "custom_field_schemas",
             ("kind", "version", "definition"),
             [(schema.entity, schema.version, self._enc["json"](schema.to_dict()))],
+        )
+
+    def load_pipelines(self) -> dict[str, StoredPipeline]:
+        """Return the newest stored version of every saved pipeline, by key."""
+        rows = self._execute(
+            "SELECT key, version, definition, saved_at FROM pipelines p"
+            " WHERE version = (SELECT max(version) FROM pipelines WHERE key = p.key)"
+            " ORDER BY key"
+        ).fetchall()
+        dec = self._dec
+        return {
+            r[0]: StoredPipeline(
+                Pipeline.from_dict(dec["json"](r[2])), r[1], dec["timestamp"](r[3])
+            )
+            for r in rows
+        }
+
+    def store_pipeline(self, stored: StoredPipeline) -> None:
+        """Store a new version of a pipeline."""
+        pipeline = stored.pipeline
+        self._insert(
+            "pipelines",
+            ("key", "version", "definition", "saved_at"),
+            [
+                (
+                    pipeline.key,
+                    stored.version,
+                    self._enc["json"](pipeline.to_dict()),
+                    self._enc["timestamp"](stored.saved_at),
+                )
+            ],
         )
 
 

@@ -377,12 +377,23 @@ def _v5_record_ids(dialect: Dialect) -> list[Statement]:
     ]
 
 
+def _v6_pipelines(dialect: Dialect) -> list[Statement]:
+    """Version 6: the store's pipelines, every saved version of each (the newest is in use)."""
+    t = dialect.column_types
+    return [
+        f"CREATE TABLE pipelines (key {t['text']} NOT NULL, version {t['int']} NOT NULL,"
+        f" definition {t['json']} NOT NULL, saved_at {t['timestamp']} NOT NULL,"
+        " PRIMARY KEY (key, version))",
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_tables,
     _v2_indexes,
     _v3_scores,
     _v4_segments,
     _v5_record_ids,
+    _v6_pipelines,
 )
 """Migration ``i`` takes a database from schema version ``i`` to ``i + 1``."""
 
