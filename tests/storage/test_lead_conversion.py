@@ -186,3 +186,41 @@ def test_a_contact_is_matched_by_casefolded_email(store):
     assert done.contact.id == known.id
     assert not done.event.contact_created
     assert _counts(store)[0] == 1
+
+
+def test_uow_leads_convert_is_one_call_in_the_stores_pipeline(store):
+    """`uow.leads.convert` opens the deal in the store's pipeline (by key) and records the event."""
+    bant = {"budget": "50000", "currency": "USD", "timeline": "2026-09-30"}
+    lead = _qualified_lead(store, bant=bant)
+    with store.unit_of_work(actor="sam") as uow:
+        done = uow.leads.convert(lead, "renewals", deal_name="Navy renewal")
+    assert (done.deal.pipeline, done.deal.stage, done.deal.name) == (
+        "renewals",
+        "upcoming",
+        "Navy renewal",
+    )
+    [event] = store.events()
+    assert event.event_type == "lead.converted"
+    assert event.payload["deal_id"] == str(done.deal.id)
+    assert event.actor == "sam"
+    assert _counts(store) == (1, 1, 1, 1)
+
+
+def test_uow_leads_convert_refuses_an_unknown_or_unsaved_pipeline_and_stores_nothing(store):
+    lead = _qualified_lead(store)
+    changed = default_sales_pipeline()
+    changed = type(changed)(
+        key="sales", label="Changed", stages=changed.stages, transitions=changed.transitions
+    )
+    with store.unit_of_work(actor="sam") as uow:
+        with pytest.raises(ValidationError) as caught:
+            uow.leads.convert(lead, "sale")
+        assert caught.value.fields == ("pipeline",)
+        with pytest.raises(ValidationError) as caught:
+            uow.leads.convert(lead, changed)
+        assert caught.value.fields == ("pipeline",)
+        with pytest.raises(ValidationError) as caught:
+            uow.leads.convert(None)
+        assert caught.value.fields == ("entity",)
+    assert _counts(store) == (0, 0, 0, 1)
+    assert store.events() == []

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
 
 import attrs
 
@@ -60,12 +60,16 @@ from crmkit.pipelines.events import Moved
 from crmkit.pipelines.pipeline import Pipeline
 from crmkit.values.money import Money
 
+if TYPE_CHECKING:
+    from crmkit.leads.convert import Conversion
+
 __all__ = [
     "CustomFieldRegistry",
     "DealRepository",
     "DomainEvent",
     "FieldChange",
     "HistoryEntry",
+    "LeadRepository",
     "MembershipDiff",
     "OrderRepository",
     "PipelineBook",
@@ -452,6 +456,32 @@ class DealRepository(Repository[Deal], Protocol):
         ...
 
 
+class LeadRepository(Repository[Lead], Protocol):
+    """Leads, converted in one call."""
+
+    def convert(
+        self,
+        lead: Lead,
+        pipeline: str | Pipeline = "sales",
+        *,
+        deal_name: str | None = None,
+        stage: str | None = None,
+        amount: Money | str | None = None,
+        currency: str | None = None,
+        owner: str | None = None,
+        by: str | None = None,
+    ) -> Conversion:
+        """Convert a qualified lead: contact, company and deal stored, the event recorded.
+
+        The deal opens in the store's pipeline with that key; see `crmkit.convert_lead`.
+
+        Raises:
+            ValidationError: Naming ``pipeline`` when the store knows no such pipeline.
+            TransitionError: When the lead is not qualified or already converted.
+        """
+        ...
+
+
 class CompanyRepository(Repository[Company], Protocol):
     """Companies, with look-up by web domain."""
 
@@ -721,7 +751,7 @@ class UnitOfWork(Protocol):
         ...
 
     @property
-    def leads(self) -> Repository[Lead]:
+    def leads(self) -> LeadRepository:
         """The leads."""
         ...
 

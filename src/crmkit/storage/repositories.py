@@ -22,11 +22,13 @@ from crmkit.errors import (
     ReferencedError,
     ValidationError,
 )
+from crmkit.leads.convert import Conversion, convert_lead
 from crmkit.model.company import Company, normalize_domain
 from crmkit.model.contact import Contact
 from crmkit.model.deal import Deal
 from crmkit.model.entity import Entity, checked_storable
 from crmkit.model.frozen_map import FrozenMap
+from crmkit.model.lead import Lead
 from crmkit.model.order import Order
 from crmkit.model.registry import KINDS, Kind
 from crmkit.pipelines.events import Moved
@@ -45,7 +47,7 @@ from crmkit.storage.protocol import (
     StoredRecords,
 )
 from crmkit.values.email import EmailAddress
-from crmkit.values.money import parse_currency
+from crmkit.values.money import Money, parse_currency
 from crmkit.values.storable import storable_problems
 
 if TYPE_CHECKING:
@@ -538,6 +540,56 @@ class DealRepository(EntityRepository[Deal]):
         stored = self._backend.load(self._kind, [entity.id]).get(entity.id)
         known = len(stored.stage_history) if isinstance(stored, Deal) else 0
         return super().update(self._stamped(entity, known))
+
+
+class LeadRepository(EntityRepository[Lead]):
+    """Leads, converted in one call."""
+
+    def convert(
+        self,
+        lead: Lead,
+        pipeline: str | Pipeline = "sales",
+        *,
+        deal_name: str | None = None,
+        stage: str | None = None,
+        amount: Money | str | None = None,
+        currency: str | None = None,
+        owner: str | None = None,
+        by: str | None = None,
+    ) -> Conversion:
+        """Convert a qualified lead into a contact, a company and a deal; see `convert_lead`.
+
+        The deal opens in the store's pipeline with that key (``"sales"`` by default, see
+        `uow.pipelines`); everything is stored and the `LeadConverted` event recorded, all
+        or nothing. Times come from the store's clock; `by` defaults to the actor.
+
+        Raises:
+            ValidationError: Naming ``pipeline`` when the store knows no such pipeline, or
+                what the lead lacks for a contact or deal.
+            TransitionError: When the lead is not qualified or already converted.
+            ConcurrencyError: When the lead changed since it was read.
+        """
+        self._check_entity(lead)
+        key = pipeline.key if isinstance(pipeline, Pipeline) else pipeline
+        known = self._uow.pipelines.get(key)
+        if isinstance(pipeline, Pipeline) and pipeline.to_dict() != known.to_dict():
+            raise ValidationError.single(
+                "pipeline",
+                key,
+                "differs from the store's definition: save it first with "
+                "uow.pipelines.save(pipeline), or pass its key",
+            )
+        return convert_lead(
+            self._uow,
+            lead,
+            known,
+            deal_name=deal_name,
+            stage=stage,
+            amount=amount,
+            currency=currency,
+            owner=owner,
+            by=by,
+        )
 
 
 class ContactRepository(EntityRepository[Contact]):

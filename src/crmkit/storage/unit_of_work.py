@@ -50,6 +50,7 @@ from crmkit.storage.repositories import (
     ContactRepository,
     DealRepository,
     EntityRepository,
+    LeadRepository,
     OrderRepository,
 )
 from crmkit.storage.score_table import ScoreTable
@@ -65,6 +66,7 @@ _REPOSITORY_CLASSES: dict[type[Entity], type[EntityRepository[Any]]] = {
     Contact: ContactRepository,
     Company: CompanyRepository,
     Deal: DealRepository,
+    Lead: LeadRepository,
     Order: OrderRepository,
 }
 
@@ -105,7 +107,7 @@ class BackendUnitOfWork:
         self._by_table = {kind.table: self._repositories[name] for name, kind in KINDS.items()}
         self.contacts = cast(ContactRepository, self._repositories["contact"])
         self.companies = cast(CompanyRepository, self._repositories["company"])
-        self.leads: EntityRepository[Lead] = self._repositories["lead"]
+        self.leads = cast(LeadRepository, self._repositories["lead"])
         self.deals = cast(DealRepository, self._repositories["deal"])
         self.activities: EntityRepository[Activity] = self._repositories["activity"]
         self.tasks: EntityRepository[Task] = self._repositories["task"]
