@@ -2,7 +2,8 @@
 
 Every rule is written in `crmkit.conditions` and every definition loads from dicts, JSON
 and TOML. Scores explain themselves: a `Score` carries the contributions that add up to it.
-Batch functions score a whole store in streaming batches and write to its score table.
+Batch functions score a whole store in streaming batches and write to its score table;
+`score_record` and `assess_in_store` score or prioritise one stored record in one call.
 """
 
 from crmkit.scoring.batch import (
@@ -23,6 +24,7 @@ from crmkit.scoring.engagement import (
 )
 from crmkit.scoring.fit import FitModel, FitRule, FitSubject
 from crmkit.scoring.grade import GradeMatrix
+from crmkit.scoring.in_store import assess_in_store, score_record
 from crmkit.scoring.lead_score import LeadScore, LeadScoring
 from crmkit.scoring.predictive import (
     InsufficientDataError,
@@ -87,6 +89,7 @@ __all__ = [
     "Usefulness",
     "WinProbabilityModel",
     "Window",
+    "assess_in_store",
     "brier_score",
     "calibration_table",
     "decay_from_dict",
@@ -95,5 +98,6 @@ __all__ = [
     "roc_auc",
     "score_engagement",
     "score_fit",
+    "score_record",
     "score_records",
 ]
