@@ -69,7 +69,7 @@ def people(store, clock):
 
 
 def test_score_record_scores_a_contacts_own_activities_and_keeps_the_score(store, people):
-    acme, ada, bob, activities = people
+    _acme, ada, bob, activities = people
     model = default_engagement_model()
     with store.unit_of_work() as uow:
         score = score_record(uow, ada, model)
@@ -83,7 +83,7 @@ def test_score_record_scores_a_contacts_own_activities_and_keeps_the_score(store
 def test_score_record_as_of_leaves_later_activities_out_and_keep_false_writes_nothing(
     store, people
 ):
-    acme, ada, bob, activities = people
+    _acme, ada, _bob, activities = people
     model = default_engagement_model()
     earlier = T0 - dt.timedelta(days=5)
     with store.unit_of_work() as uow:
@@ -104,7 +104,7 @@ def fit_model() -> FitModel:
 
 
 def test_score_record_with_a_fit_model_reads_the_contacts_company(store, people):
-    acme, ada, bob, _ = people
+    _acme, ada, bob, _ = people
     model = fit_model()
     with store.unit_of_work() as uow:
         assert score_record(uow, ada, model).value == 100.0
@@ -155,7 +155,7 @@ def deal(store, people, clock):
 
 
 def test_a_deal_takes_its_most_engaged_contact_and_latest_touch(store, people, deal):
-    acme, ada, bob, _ = people
+    _acme, ada, bob, _ = people
     with store.unit_of_work() as uow:
         uow.scores.put_many(
             [
@@ -178,7 +178,7 @@ def test_a_deal_takes_its_most_engaged_contact_and_latest_touch(store, people, d
 
 
 def test_a_deals_own_score_wins_and_a_given_probability_is_used(store, people, deal):
-    acme, ada, _, _ = people
+    _acme, ada, _, _ = people
     with store.unit_of_work() as uow:
         uow.scores.put_many(
             [
