@@ -22,3 +22,16 @@ def test_the_readme_tour_runs(tmp_path, monkeypatch, capsys):
     assert "12500 EUR" in out
     assert "proposal 0.4" in out
     assert (tmp_path / "crm.db").exists()
+
+
+def test_the_getting_started_guide_runs(tmp_path, monkeypatch, capsys):
+    """Every Python block of docs/getting-started.md runs, in order, in one namespace."""
+    blocks = _python_blocks(ROOT / "docs" / "getting-started.md")
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "getting-started.md", "exec"), namespace)
+    out = capsys.readouterr().out.splitlines()
+    assert "1500 EUR" in out  # the order's total: the exact sum of its lines
+    assert "12500 EUR" in out
