@@ -192,3 +192,35 @@ def test_the_console_script_runs_the_demo_in_a_fresh_folder(tmp_path):
     assert bad.returncode == 1
     assert bad.stderr.startswith("crmkit: error: ")
     assert "Traceback" not in bad.stderr
+
+
+def test_pipeline_save_stores_a_definition_and_the_report_shows_it(demo_db, tmp_path, capsys):
+    """`crmkit pipeline --save FILE` stores a pipeline (version 1, then 2 when changed)."""
+    import shutil
+
+    from crmkit import Pipeline, Stage
+
+    db = tmp_path / "copy.db"
+    shutil.copy(demo_db.removeprefix("sqlite:///"), db)
+    url = f"sqlite:///{db}"
+    stages = [
+        Stage(key="new", label="New", probability=0.3, forecast_category="pipeline"),
+        Stage(key="won", label="Won", probability=1.0, forecast_category="closed", won=True),
+        Stage(key="lost", label="Lost", probability=0.0, forecast_category="omitted", lost=True),
+    ]
+    definition = tmp_path / "support.json"
+    definition.write_text(Pipeline(key="support", label="Support", stages=stages).to_json())
+    code, out, err = run_main("pipeline", "--save", str(definition), "--db", url, capsys=capsys)
+    assert (code, err) == (0, "")
+    assert out.strip() == "pipeline 'support' is stored at version 1"
+    definition.write_text(Pipeline(key="support", label="Support desk", stages=stages).to_json())
+    code, out, _ = run_main("pipeline", "--save", str(definition), "--db", url, capsys=capsys)
+    assert out.strip() == "pipeline 'support' is stored at version 2"
+    definition.write_text("{not json")
+    code, out, err = run_main("pipeline", "--save", str(definition), "--db", url, capsys=capsys)
+    assert code == 1
+    assert err.startswith("crmkit: error: ")
+    code, _, err = run_main("pipeline", "--save", str(tmp_path / "none.json"), "--db", url,
+                            capsys=capsys)  # fmt: skip
+    assert code == 1
+    assert "cannot be read" in err

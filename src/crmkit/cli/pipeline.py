@@ -3,27 +3,52 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from crmkit.cli.output import print_rows
+from crmkit.cli.output import print_rows, say
 from crmkit.cli.store import open_existing, store_url
+from crmkit.errors import ValidationError
+from crmkit.pipelines.pipeline import Pipeline
 
 __all__ = ["pipeline"]
+
+
+def _save(url: str, path: Path) -> None:
+    """Store the pipeline defined in `path` and say which version it became."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValidationError.single(
+            "--save", str(path), f"cannot be read: {error.strerror}"
+        ) from None
+    defined = Pipeline.from_toml(text) if path.suffix == ".toml" else Pipeline.from_json(text)
+    with open_existing(url) as store, store.unit_of_work(actor="crmkit-cli") as uow:
+        stored = uow.pipelines.save(defined)
+    say(f"pipeline {defined.key!r} is stored at version {stored.version}")
 
 
 def pipeline(
     db: Annotated[str | None, typer.Option("--db", help="Store URL (default: the demo's)")] = None,
     form: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json")] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", help="Save a pipeline definition (.toml or .json) to the store"),
+    ] = None,
 ) -> None:
     """Show the open deals of the store's pipelines by stage: count, value, weighted value.
 
     The weighted value is the amount times the stage's (or the deal's own) probability.
+    With --save FILE, store that pipeline definition instead (a new version when it changed).
 
-    Example: crmkit pipeline --format csv
+    Example: crmkit pipeline --format csv; crmkit pipeline --save support.toml
     """
+    if save is not None:
+        _save(store_url(db), save)
+        return
     totals: dict[tuple[str, str, str], list[Decimal]] = {}
     with open_existing(store_url(db)) as store, store.unit_of_work(readonly=True) as uow:
         pipelines = {p.key: p for p in uow.pipelines.all()}
