@@ -74,19 +74,23 @@ _OUTBOX_LOCK = 1
 
 _cursor_names = itertools.count(1)
 
-# The records facts belong to: every kind a kind that feeds facts refers to.
-_FACT_TABLES = sorted(
-    {KINDS[ref.target].table for kind in KINDS.values() if kind.feeds_facts for ref in kind.refs}
-)
-_LOCK_FACT_RECORDS = (
-    "WITH "
-    + ", ".join(
+
+def _fact_lock() -> tuple[str, int]:
+    """The statement locking the records facts belong to, and how many id arrays it takes.
+
+    Facts belong to every kind that a kind feeding facts refers to; derived from the
+    registry when called, so a kind registered after import is locked too.
+    """
+    feeding = [kind for kind in KINDS.values() if kind.feeds_facts]
+    tables = sorted({KINDS[ref.target].table for kind in feeding for ref in kind.refs})
+    ctes = ", ".join(
         f"locked_{table} AS (SELECT id FROM {table} WHERE id = ANY(%s) FOR NO KEY UPDATE)"
-        for table in _FACT_TABLES
+        for table in tables
     )
-    + " SELECT "
-    + " + ".join(f"(SELECT count(*) FROM locked_{table})" for table in _FACT_TABLES)
-)
+    counts = " + ".join(f"(SELECT count(*) FROM locked_{table})" for table in tables)
+    return f"WITH {ctes} SELECT {counts}", len(tables)
+
+
 _UPSERT_SCORES = (
     "INSERT INTO scores"
     " (record_id, scorer, value, grade, breakdown, scorer_version, computed_at)"
@@ -201,7 +205,8 @@ class _PostgresBackend(SqlBackend):
         unit of work recomputing the same facts waits, then reads what the first committed.
         """
         if ids:
-            self._execute(_LOCK_FACT_RECORDS, [list(ids)] * len(_FACT_TABLES))
+            statement, arrays = _fact_lock()
+            self._execute(statement, [list(ids)] * arrays)
         return super().fact_sources(ids, order_statuses)
 
     def put_scores(self, scores: Sequence[StoredScore]) -> None:
