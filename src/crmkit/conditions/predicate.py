@@ -258,12 +258,23 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
 
     def visit_starts_with(self, node: StartsWith) -> Predicate:
         """Compile ``field starts with text``."""
-        path, prefix = node.field, fold_ascii(node.value)
+        path, prefix = node.field, fold_text(node.value)
         get = self.getter(path)
 
         def test(record: object) -> bool:
             found = get(record)
-            return isinstance(found, str) and fold_ascii(found).startswith(prefix)
+            return isinstance(found, str) and fold_text(found).startswith(prefix)
+
+        return test
+
+    def visit_equals_ignoring_case(self, node: EqualsIgnoringCase) -> Predicate:
+        """Compile ``field equals ignoring case text``."""
+        path, folded = node.field, fold_text(node.value)
+        get = self.getter(path)
+
+        def test(record: object) -> bool:
+            found = get(record)
+            return isinstance(found, str) and fold_text(found) == folded
 
         return test
 
