@@ -315,6 +315,8 @@ class IsEmpty(FieldCondition):
 
 
 def _items(values: Iterable[Condition]) -> tuple[Condition, ...]:
+    if isinstance(values, Condition) or not isinstance(values, Iterable):
+        raise SegmentError(f"and / or need a collection of conditions, not {values!r}")
     items = tuple(values)
     if not items:
         raise SegmentError("and / or need at least one condition")
