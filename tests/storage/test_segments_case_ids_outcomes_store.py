@@ -211,13 +211,3 @@ def test_outcomes_count_deals_from_contacts_on_every_adapter(adapter, with_pipel
     assert _names(store, "contacts", parse("no deals where is open")) == ["Ada", "Cy"]
     store.close()
 
-
-def test_outcomes_without_the_stores_pipelines_are_a_segment_error(adapter):
-    """Until a unit of work passes its pipelines, ``is won`` says what it needs."""
-    store = adapter.make(CLOCK)
-    with (
-        store.unit_of_work(readonly=True) as uow,
-        pytest.raises(SegmentError, match="'is won' needs the store's pipelines"),
-    ):
-        uow.deals.count(parse("is won"))
-    store.close()
