@@ -210,4 +210,3 @@ def test_outcomes_count_deals_from_contacts_on_every_adapter(adapter, with_pipel
     assert _names(store, "contacts", parse("at least 1 deals where is won")) == ["Ada"]
     assert _names(store, "contacts", parse("no deals where is open")) == ["Ada", "Cy"]
     store.close()
-
