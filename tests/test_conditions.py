@@ -486,3 +486,18 @@ def test_combining_flattens_and_requires_conditions():
     assert isinstance(~a, Not)
     assert ~F("a").is_empty() == F("a").is_not_empty()
     assert isinstance(a, Condition)
+
+
+def test_not_in_a_list_of_money_and_numbers_holds_for_a_present_value_of_another_type():
+    """``x not in (0, 0 EUR)`` is true for an empty set or text: present and none of them."""
+
+    @attrs.frozen
+    class Held:
+        tags: frozenset[str] = frozenset()
+        plan: str | None = "pro"
+
+    condition = In("tags", [0, Money.of(Decimal(0), "EUR")], negated=True)
+    assert compile_predicate(condition)(Held()) is True
+    assert compile_predicate(In("plan", [0, Money.of(Decimal(0), "EUR")], negated=True))(Held())
+    assert compile_predicate(In("plan", [1, Money.of(Decimal(0), "EUR"), "pro"]))(Held())
+    assert not compile_predicate(In("plan", [1, Money.of(Decimal(0), "EUR")]))(Held(plan=None))

@@ -3,21 +3,27 @@
 Hypothesis builds random contacts (with companies, activities, orders, deals, scores and
 custom values of every type, some archived) and random segments over every kind of field
 the language has, loads the same records into each adapter, and checks that `find`,
-`find_ids` and `count` give the same members everywhere. PostgreSQL joins when
-CRMKIT_TEST_POSTGRES_DSN is set (a fresh ``?schema=`` per example, dropped afterwards).
+`find_ids` and `count` give the same members everywhere, over contacts and over deals.
+PostgreSQL joins when CRMKIT_TEST_POSTGRES_DSN is set (a fresh ``?schema=`` per example,
+dropped afterwards). Segments are bound with `PIPELINES` (``is won`` needs them), handed to
+the unit of work's `bind` here until it passes the store's own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import uuid
 from decimal import Decimal
+from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crmkit
+import crmkit.storage.unit_of_work as unit_of_work
 from crmkit import Activity, Company, Contact, Deal, FixedClock, Money, Order, StoredScore
 from crmkit.conditions import (
     After,
@@ -27,6 +33,8 @@ from crmkit.conditions import (
     BusinessCalendar,
     Compare,
     Contains,
+    DealOutcome,
+    EqualsIgnoringCase,
     HasTag,
     In,
     InPeriod,
@@ -39,12 +47,33 @@ from crmkit.conditions import (
     StartsWith,
     WithinLast,
 )
+from crmkit.conditions.binding import bind
+from crmkit.ids import new_id
+from crmkit.pipelines import Pipeline, Stage, default_renewal_pipeline, default_sales_pipeline
 from crmkit.segments import parse
 
 from .adapters import HAS_POSTGRES_ADAPTER, drop_schemas, with_schema
 
 NOW = dt.datetime(2026, 5, 14, 10, 30, tzinfo=dt.UTC)
 UTC = dt.UTC
+
+# Contacts take their ids from this pool, so segments can name them (contact_ids contains).
+CONTACT_IDS = [new_id(FixedClock(NOW)) for _ in range(12)]
+STRANGER = new_id(FixedClock(NOW))
+
+SUPPORT = Pipeline(
+    key="support",
+    label="Support upsell",
+    stages=(
+        Stage("asked", "Asked", 0.2, "pipeline"),
+        Stage("signed", "Signed", 1.0, "closed", won=True),
+        Stage("closed_won", "Not a win here", 0.0, "omitted", lost=True),
+    ),
+)
+PIPELINES = {p.key: p for p in (default_sales_pipeline(), default_renewal_pipeline(), SUPPORT)}
+# Stages of every pipeline, and one of none, to put deals in pipelines they may not belong to.
+STAGES = ["prospecting", "proposal", "closed_won", "closed_lost", "renewed", "churned", "upcoming"]
+STAGES += ["asked", "signed", "limbo"]
 
 # -- random data ---------------------------------------------------------------------------
 
@@ -76,7 +105,7 @@ def datasets(draw):
         for i in range(draw(st.integers(0, 3)))
     ]
     contacts = []
-    for _ in range(draw(st.integers(1, 12))):
+    for index in range(draw(st.integers(1, 12))):
         custom = draw(
             st.dictionaries(st.sampled_from(["plan", "seats"]), custom_values, max_size=2)
         )
@@ -93,6 +122,7 @@ def datasets(draw):
                 lifecycle_stage=draw(st.sampled_from(["lead", "customer", "subscriber"])),
                 custom=custom,
                 created_at=draw(offsets),
+                id=CONTACT_IDS[index],
                 clock=clock,
             )
         )
@@ -120,9 +150,9 @@ def datasets(draw):
     ]
     deals = [
         Deal.create(
-            name=f"Deal {i}",
-            pipeline="sales",
-            stage=draw(st.sampled_from(["prospecting", "proposal", "closed_won"])),
+            name=draw(st.sampled_from([f"Deal {i}", f"DEAL {i}", f"déal {i}", f"DÉAL {i}"])),
+            pipeline=draw(st.sampled_from(["sales", "sales", "renewals", "support", "ghost"])),
+            stage=draw(st.sampled_from(STAGES)),
             amount=draw(st.sampled_from(["500", "12000"])),
             currency="EUR",
             contact_ids=[
@@ -130,7 +160,7 @@ def datasets(draw):
             ],
             clock=clock,
         )
-        for i in range(draw(st.integers(0, 3)))
+        for i in range(draw(st.integers(0, 4)))
     ]
     scores = [
         StoredScore(c.id, "engagement", draw(st.sampled_from([0.0, 12.5, 50.0, 80.0])), NOW)
@@ -175,6 +205,7 @@ def text_leaf(field, values=texts):
         st.builds(Between, st.just(field), values, values),
         st.builds(Contains, st.just(field), values),
         st.builds(StartsWith, st.just(field), texts),
+        st.builds(EqualsIgnoringCase, st.just(field), values | values.map(str.upper)),
         st.builds(IsEmpty, st.just(field), st.booleans()),
     )
 
@@ -209,6 +240,7 @@ custom_leaf = st.sampled_from(["custom.plan", "custom.seats"]).flatmap(
         st.builds(Between, st.just(field), any_constant, any_constant),
         st.builds(Contains, st.just(field), any_constant),
         st.builds(StartsWith, st.just(field), texts),
+        st.builds(EqualsIgnoringCase, st.just(field), st.sampled_from(["PRO", "pro", "Basic"])),
         st.builds(HasTag, st.just(field), st.sampled_from(["vip", "a"])),
         st.builds(IsEmpty, st.just(field), st.booleans()),
         st.builds(WithinLast, st.just(field), st.integers(0, 200), units),
@@ -220,6 +252,11 @@ money = st.builds(
     Money.of,
     st.sampled_from(["0", "10", "99.99", "250", "1260.5"]),
     st.sampled_from(["EUR", "USD"]),
+)
+
+outcomes = st.builds(DealOutcome, st.sampled_from(["open", "won", "lost"]))
+contact_ids_contain = st.builds(
+    Contains, st.just("contact_ids"), st.sampled_from([*CONTACT_IDS[:4], STRANGER])
 )
 
 activity_where = st.one_of(
@@ -263,7 +300,10 @@ contact_leaves = st.one_of(
     st.builds(
         RelatedCount,
         st.just("deals"),
-        st.none() | st.builds(In, st.just("stage"), st.just(["proposal", "closed_won"])),
+        st.none()
+        | st.builds(In, st.just("stage"), st.just(["proposal", "closed_won"]))
+        | outcomes
+        | contact_ids_contain,
         ops,
         st.integers(0, 2),
     ),
@@ -285,6 +325,34 @@ segments = st.recursive(
     max_leaves=6,
 )
 
+deal_leaves = st.one_of(
+    outcomes,
+    contact_ids_contain,
+    st.builds(IsEmpty, st.just("contact_ids"), st.booleans()),
+    text_leaf("name", st.sampled_from(["Deal 0", "deal 1", "DÉAL 2", "déal 3", "Deal"])),
+    text_leaf("stage", st.sampled_from(STAGES)),
+    text_leaf("pipeline", st.sampled_from(["sales", "SALES", "renewals", "ghost"])),
+    number_leaf("amount", st.sampled_from([0, 500, Decimal("12000")])),
+    st.builds(Compare, st.just("amount"), ops, st.sampled_from([Money.of("500", "EUR")])),
+    st.builds(
+        RelatedCount,
+        st.just("contacts"),
+        st.none() | st.builds(Compare, st.just("country"), st.just("=="), countries),
+        ops,
+        st.integers(0, 2),
+    ),
+)
+
+deal_segments = st.recursive(
+    deal_leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=2, max_size=3).map(And),
+        st.lists(inner, min_size=2, max_size=3).map(Or),
+        inner.map(Not),
+    ),
+    max_leaves=5,
+)
+
 
 # -- stores --------------------------------------------------------------------------------
 
@@ -304,15 +372,22 @@ def load(url, data):
     return store
 
 
-def members(store, segment):
+def members(store, segment, table="contacts"):
     with store.unit_of_work(readonly=True) as uow:
-        found = [c.id for c in uow.contacts.find(segment, batch_size=3)]
-        ids = list(uow.contacts.find_ids(segment, batch_size=2))
-        count = uow.contacts.count(segment)
-        everyone = list(uow.contacts.find_ids(segment, include_archived=True))
+        repository = getattr(uow, table)
+        found = [c.id for c in repository.find(segment, batch_size=3)]
+        ids = list(repository.find_ids(segment, batch_size=2))
+        count = repository.count(segment)
+        everyone = list(repository.find_ids(segment, include_archived=True))
     assert found == ids == sorted(ids)
     assert count == len(found)
     return found, everyone
+
+
+@functools.wraps(bind)
+def bind_with_pipelines(*args: Any, **kwargs: Any) -> Any:
+    """`bind` as the unit of work will call it, with the store's pipelines (`PIPELINES`)."""
+    return bind(*args, **{**kwargs, "pipelines": PIPELINES})
 
 
 POSTGRES_DSN = os.environ.get("CRMKIT_TEST_POSTGRES_DSN")
@@ -325,8 +400,12 @@ POSTGRES_DSN = os.environ.get("CRMKIT_TEST_POSTGRES_DSN")
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(data=datasets(), chosen=st.lists(segments, min_size=4, max_size=8))
-def test_every_adapter_finds_the_same_members(tmp_path_factory, data, chosen):
+@given(
+    data=datasets(),
+    chosen=st.lists(segments, min_size=4, max_size=8),
+    chosen_deals=st.lists(deal_segments, min_size=2, max_size=4),
+)
+def test_every_adapter_finds_the_same_members(tmp_path_factory, data, chosen, chosen_deals):
     directory = tmp_path_factory.mktemp("segments")
     urls = {"memory": "memory://", "sqlite": f"sqlite:///{directory / 'store.db'}"}
     schemas: list[str] = []
@@ -335,12 +414,16 @@ def test_every_adapter_finds_the_same_members(tmp_path_factory, data, chosen):
         urls["postgres"] = with_schema(POSTGRES_DSN, schemas[-1])
     stores = {name: load(url, data) for name, url in urls.items()}
     try:
-        for segment in chosen:
-            results = {name: members(store, segment) for name, store in stores.items()}
-            expected = results["memory"]
-            for name, got in results.items():
-                assert got == expected, (name, str(segment))
-            assert parse(str(segment)) == segment
+        with mock.patch.object(unit_of_work, "bind", bind_with_pipelines):
+            for table, segment in [
+                *(("contacts", s) for s in chosen),
+                *(("deals", s) for s in chosen_deals),
+            ]:
+                results = {name: members(store, segment, table) for name, store in stores.items()}
+                expected = results["memory"]
+                for name, got in results.items():
+                    assert got == expected, (name, table, str(segment))
+                assert parse(str(segment)) == segment
     finally:
         for store in stores.values():
             store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -114,6 +115,43 @@ CASES = [
         None,
         None,
     ),
+    (
+        'industry equals ignoring case "SoftWare"',
+        "company",
+        "(lower(t0.industry) = ?)",
+        ["software"],
+        "(translate(t0.industry, %s, %s) = %s)",
+        ["ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "software"],
+    ),
+    (
+        'not custom.plan equals ignoring case "Pro"',
+        "contact",
+        "(NOT COALESCE((json_extract(t0.custom, ?) = 's' AND lower((CASE WHEN"
+        " json_extract(t0.custom, ?) = 's' THEN json_extract(t0.custom, ?) END)) = ?), FALSE))",
+        ["$.plan[0]", "$.plan[0]", "$.plan[1]", "pro"],
+        "(NOT COALESCE(((t0.custom -> %s ->> 0) = 's' AND translate(((CASE WHEN"
+        " (t0.custom -> %s ->> 0) = 's' THEN (t0.custom -> %s ->> 1) END) COLLATE \"C\"),"
+        " %s, %s) = %s), FALSE))",
+        ["plan", "plan", "plan", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "pro"],
+    ),
+    (
+        'contact_ids contains uuid("019b76da-a800-7190-96de-926870d793e4")',
+        "deal",
+        "(t0.id IN (SELECT t1.deal_id FROM deal_contacts t1 WHERE t1.contact_id = ?))",
+        [uuid.UUID("019b76da-a800-7190-96de-926870d793e4").bytes],
+        None,
+        [uuid.UUID("019b76da-a800-7190-96de-926870d793e4")],
+    ),
+    (
+        'amount > 5 and not contact_ids contains "019b76da-a800-7190-96de-926870d793e4"',
+        "deal",
+        "((CAST(t0.amount AS REAL) > ?) AND (NOT (t0.id IN (SELECT t1.deal_id FROM"
+        " deal_contacts t1 WHERE t1.contact_id = ?))))",
+        [5, uuid.UUID("019b76da-a800-7190-96de-926870d793e4").bytes],
+        "((t0.amount > %s) AND (NOT (t0.id IN (SELECT t1.deal_id FROM"
+        " deal_contacts t1 WHERE t1.contact_id = %s))))",
+        [5, uuid.UUID("019b76da-a800-7190-96de-926870d793e4")],
+    ),
 ]
 
 
@@ -140,3 +178,21 @@ def test_values_and_custom_keys_travel_as_parameters():
 def test_one_compiler_class_per_dialect_family():
     assert compiler_for(SqliteDialect()) is SqliteSegmentCompiler
     assert compiler_for(PostgresLike()) is PostgresSegmentCompiler
+
+
+def test_is_won_compiles_to_conditions_on_pipeline_and_stage():
+    """``is won`` reaches SQL already expanded with the pipelines: plain column tests."""
+    from crmkit.pipelines import default_renewal_pipeline, default_sales_pipeline
+
+    pipelines = {p.key: p for p in (default_sales_pipeline(), default_renewal_pipeline())}
+    binding = bind(parse("not is won"), "deal", pipelines=pipelines)
+    assert compile_segment(binding, SqliteDialect(), NOW, BusinessCalendar()) == (
+        "(NOT COALESCE((((t0.pipeline = ?) AND (t0.stage = ?)) OR ((t0.pipeline = ?)"
+        " AND (t0.stage = ?))), FALSE))",
+        ["renewals", "renewed", "sales", "closed_won"],
+    )
+    binding = bind(parse("is open"), "deal", pipelines={"sales": pipelines["sales"]})
+    assert compile_segment(binding, PostgresLike(), NOW, BusinessCalendar()) == (
+        "((t0.pipeline = %s) AND (t0.stage = ANY(%s)))",
+        ["sales", ["prospecting", "discovery", "proposal", "negotiation", "decision"]],
+    )

@@ -19,6 +19,7 @@ from crmkit.conditions.dates import (
     WithinNext,
 )
 from crmkit.conditions.known_fields import fields_of, unknown_fields, validate_fields
+from crmkit.conditions.outcomes import DealOutcome
 from crmkit.conditions.paths import check_path, resolve
 from crmkit.conditions.predicate import (
     ClosureCompiler,
@@ -36,6 +37,7 @@ from crmkit.conditions.tree import (
     Compare,
     Condition,
     Contains,
+    EqualsIgnoringCase,
     F,
     FieldCondition,
     HasTag,
@@ -60,6 +62,8 @@ __all__ = [
     "Constant",
     "Contains",
     "DateBounds",
+    "DealOutcome",
+    "EqualsIgnoringCase",
     "F",
     "FieldCondition",
     "HasTag",

@@ -19,7 +19,11 @@ What a segment over a kind can name:
   a record without activities or orders has counts 0, no dates and 0 spent;
 - **scores**: ``score.<scorer>``, the latest value that scorer stored for the record;
 - **related records**: ``company.<field>`` / ``company matches (...)`` (`RELATIONS`) and
-  counted relations such as ``at least 3 activities where (...)`` (`COUNTED`).
+  counted relations such as ``at least 3 activities where (...)`` (`COUNTED`);
+- **ids of related records** a record holds in a tuple (a deal's ``contact_ids``): only
+  ``contains uuid("...")`` and ``is empty``;
+- on deals, **``is open`` / ``is won`` / ``is lost``** (`DealOutcome`), expanded with the
+  store's pipelines into conditions on ``pipeline`` and ``stage``.
 
 Unknown names raise `SegmentError` with a "did you mean" suggestion; so do constants of the
 wrong type (``employees > "many"``), which would otherwise be silently false.
@@ -40,13 +44,21 @@ import attrs
 
 from crmkit.conditions.constants import Constant
 from crmkit.conditions.dates import BusinessCalendar, RelativeDate
+from crmkit.conditions.outcomes import (
+    DealOutcome,
+    PipelineStages,
+    check_pipelines,
+    outcome_condition,
+)
 from crmkit.conditions.related import Related, RelatedCount
+from crmkit.conditions.text import fold_ascii
 from crmkit.conditions.tree import (
     And,
     Between,
     Compare,
     Condition,
     Contains,
+    EqualsIgnoringCase,
     FieldCondition,
     HasTag,
     In,
@@ -165,8 +177,10 @@ class FieldSpec:
         path: The canonical path (``"country"``, ``"custom.plan"``, ``"amount.currency"``).
         shape: What it holds: ``text``, ``int``, ``real``, ``decimal``, ``money``,
             ``timestamp``, ``date``, ``bool``, ``uuid``, ``tags``, ``json`` (a structure:
-            only emptiness is tested), ``multi`` (a set of choices), ``spent`` (money per
-            currency) or ``any`` (a custom field without a declared type).
+            only emptiness is tested), ``ids`` (a tuple of related records' ids, such as a
+            deal's ``contact_ids``: membership and emptiness), ``multi`` (a set of
+            choices), ``spent`` (money per currency) or ``any`` (a custom field without a
+            declared type).
         source: Where the value lives: ``column`` (a field of the record), ``email`` (the
             contact's primary address), ``custom``, ``fact`` or ``score``.
         column: The record field (or fact, or custom key) it is read from.
@@ -203,6 +217,7 @@ def _core_fields(kind: str) -> dict[str, FieldSpec]:
     found = _CORE_CACHE.get(cls)
     if found is None:
         hints = typing.get_type_hints(cls)
+        many = {ref.field for ref in KINDS[kind].refs if ref.many} if kind in KINDS else set()
         found = {}
         for field in attrs.fields(cls):
             if field.name.startswith("_") or field.name == "custom":
@@ -210,6 +225,8 @@ def _core_fields(kind: str) -> dict[str, FieldSpec]:
             shape, choices = _shape_of(hints[field.name])
             if shape == "tags" and field.name != "tags":
                 shape = "json"
+            if field.name in many:
+                shape = "ids"
             found[field.name] = FieldSpec(field.name, shape, "column", field.name, None, choices)
             if shape == "money":
                 found[f"{field.name}.amount"] = FieldSpec(
@@ -346,6 +363,7 @@ def bind(
     *,
     schemas: SchemaLookup | None = None,
     calendar: BusinessCalendar | None = None,
+    pipelines: Mapping[str, PipelineStages] | None = None,
 ) -> Binding:
     """Check a condition against a kind of record and return the tree evaluators run.
 
@@ -355,16 +373,22 @@ def bind(
         schemas: Returns the stored custom-field schema of a kind (None when none).
         calendar: The business calendar; dates compared with instants
             (``created_at >= 2026-03-01``) mean the start of that day in its time zone.
+        pipelines: The store's pipelines by key (`crmkit.pipelines.Pipeline`), which
+            ``is open`` / ``is won`` / ``is lost`` on deals need: each becomes a condition
+            on the deal's ``pipeline`` and ``stage``.
 
     Raises:
         SegmentError: Naming an unknown field (with suggestions), a relation the kind does
-            not have, or a value of the wrong type for its field.
+            not have, a value of the wrong type for its field, or ``is won`` (open, lost)
+            on a kind other than deals or without pipelines.
     """
-    if kind not in RECORD_TYPES:
+    if not isinstance(kind, str) or kind not in RECORD_TYPES:
         raise SegmentError(f"{kind!r} is not a kind of record: one of {', '.join(RECORD_TYPES)}")
     if not isinstance(condition, Condition):
         raise SegmentError(f"{condition!r} is not a condition")
-    binder = _Binder(schemas or (lambda _kind: None), calendar or BusinessCalendar())
+    binder = _Binder(
+        schemas or (lambda _kind: None), calendar or BusinessCalendar(), check_pipelines(pipelines)
+    )
     bound = binder.bind(condition, kind)
     return Binding(kind, bound, types.MappingProxyType(binder.specs))
 
@@ -373,6 +397,7 @@ def bind(
 class _Binder:
     schemas: SchemaLookup
     calendar: BusinessCalendar
+    pipelines: Mapping[str, PipelineStages] | None = None
     specs: dict[tuple[str, str], FieldSpec] = attrs.field(factory=dict)
     _schema_cache: dict[str, CustomFieldSchema | None] = attrs.field(factory=dict)
 
@@ -401,7 +426,22 @@ class _Binder:
             return RelatedCount(node.relation, where, node.operator, node.value)
         if isinstance(node, FieldCondition):
             return self.leaf(node, kind)
+        if isinstance(node, DealOutcome):
+            return self.outcome(node, kind)
         raise SegmentError(f"{type(node).__name__} conditions cannot be used in segments")
+
+    def outcome(self, node: DealOutcome, kind: str) -> Condition:
+        try:
+            core = _core_fields(kind)
+            if "pipeline" not in core or "stage" not in core:
+                raise SegmentError(
+                    f"'{node}' applies to deals (records in a pipeline), not to a {kind}"
+                )
+            return self.bind(outcome_condition(node, self.pipelines), kind)
+        except SegmentError as error:
+            # The condition as written, so a parser can point at it.
+            error.field = str(node)  # type: ignore[attr-defined]
+            raise
 
     def _unknown_relation(
         self, name: str, kind: str, table: Mapping[str, Mapping[str, Relation]]
@@ -475,6 +515,12 @@ class _Binder:
             if shape not in ("timestamp", "date", "any"):
                 raise SegmentError(f"{name} is not a date: relative dates do not apply")
             return node
+        if shape == "ids":
+            if not isinstance(node, Contains):
+                raise SegmentError(
+                    f"{name} holds ids: use 'contains uuid(\"...\")', 'is empty' or 'is not empty'"
+                )
+            return attrs.evolve(node, value=_an_id(node.value, name))
         if shape == "json":
             raise SegmentError(f"{name} can only be tested with 'is empty' / 'is not empty'")
         if isinstance(node, HasTag):
@@ -490,6 +536,18 @@ class _Binder:
         if isinstance(node, StartsWith):
             if shape not in ("text", "any"):
                 raise SegmentError(f"{name} is not text: 'starts with' does not apply")
+            return node
+        if isinstance(node, EqualsIgnoringCase):
+            if shape not in ("text", "any"):
+                raise SegmentError(f"{name} is not text: 'equals ignoring case' does not apply")
+            folded = {fold_ascii(choice) for choice in spec.choices}
+            if folded and fold_ascii(node.value) not in folded:
+                close = difflib.get_close_matches(node.value.lower(), spec.choices, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise SegmentError(
+                    f"{node.value!r} is no value of {name} in any case of A-Z{hint}:"
+                    f" one of {', '.join(spec.choices)}"
+                )
             return node
         if shape in ("tags", "multi"):
             raise SegmentError(f"{name} is a set: use 'has tag', 'contains' or 'is empty'")
@@ -602,6 +660,18 @@ class _Binder:
                 raise SegmentError(f'{name} holds an id: compare it with uuid("...")')
             return value
         raise SegmentError(f"{name} cannot be compared")  # pragma: no cover - all shapes above
+
+
+def _an_id(value: Constant, name: str) -> uuid.UUID:
+    """An id to look for among a record's ids: a uuid, or text that is one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise SegmentError(f'{name} holds ids: give an id, uuid("..."), not {value!r}')
 
 
 def _is_day(value: object) -> bool:

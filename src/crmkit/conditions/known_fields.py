@@ -19,7 +19,14 @@ def fields_of(record_type: type, *, custom: bool = True) -> frozenset[str]:
     Args:
         record_type: An attrs class such as `Deal` or `Lead`.
         custom: Whether any ``custom.<key>`` is allowed.
+
+    Raises:
+        SegmentError: When `record_type` is not an attrs class.
     """
+    if not isinstance(record_type, type) or not attrs.has(record_type):
+        raise SegmentError(
+            f"record_type is an attrs record class such as Deal, not {record_type!r}"
+        )
     names = {field.name for field in attrs.fields(record_type) if not field.name.startswith("_")}
     if custom:
         names.add("custom.*")
@@ -41,8 +48,17 @@ def unknown_fields(condition: Condition, known_fields: Iterable[str]) -> tuple[s
     """Return the paths in `condition` that `known_fields` does not cover, in order.
 
     A known entry ``"custom.*"`` (or any ``"<prefix>.*"``) covers every path under it.
+
+    Raises:
+        SegmentError: When `condition` is not a condition or `known_fields` not field names.
     """
+    if not isinstance(condition, Condition):
+        raise SegmentError(f"{condition!r} is not a condition")
+    if isinstance(known_fields, str) or not isinstance(known_fields, Iterable):
+        raise SegmentError(f"known_fields is a collection of field names, not {known_fields!r}")
     known = frozenset(known_fields)
+    if not all(isinstance(name, str) for name in known):
+        raise SegmentError("known_fields holds field names: text such as 'amount' or 'custom.*'")
     return tuple(path for path in condition.fields() if not _known(path, known))
 
 

@@ -53,10 +53,15 @@ def resolve(record: object, path: str) -> object:
     Args:
         record: Any object with attributes (an entity, usually).
         path: A path accepted by `check_path`.
+
+    Raises:
+        SegmentError: When `path` is not text.
     """
+    if not isinstance(path, str):
+        raise SegmentError(f"a field path is text, not {type(path).__name__}")
     parts = path.split(".")
     head = parts[0]
-    if head == "custom":
+    if head == "custom" and len(parts) > 1:
         value: object = _custom(record, parts[1])
         rest = parts[2:]
     else:

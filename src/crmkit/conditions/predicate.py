@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -25,14 +25,21 @@ from crmkit.codegen import generate
 from crmkit.conditions.compiler import ConditionCompiler
 from crmkit.conditions.constants import Constant
 from crmkit.conditions.dates import BusinessCalendar, DateBounds, RelativeDate
+from crmkit.conditions.outcomes import (
+    DealOutcome,
+    PipelineStages,
+    check_pipelines,
+    outcome_condition,
+)
 from crmkit.conditions.paths import resolve
-from crmkit.conditions.text import ASCII_WHITESPACE, fold_ascii
+from crmkit.conditions.text import ASCII_WHITESPACE, fold_text
 from crmkit.conditions.tree import (
     And,
     Between,
     Compare,
     Condition,
     Contains,
+    EqualsIgnoringCase,
     HasTag,
     In,
     IsEmpty,
@@ -40,6 +47,7 @@ from crmkit.conditions.tree import (
     Or,
     StartsWith,
 )
+from crmkit.errors import SegmentError, ValidationError
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.values.money import Money
 
@@ -48,6 +56,7 @@ __all__ = [
     "Predicate",
     "PythonSourceCompiler",
     "compile_predicate",
+    "expand_outcomes",
     "has_relative_dates",
     "iter_nodes",
 ]
@@ -90,6 +99,7 @@ def compile_predicate(
     *,
     now: dt.datetime | None = None,
     calendar: BusinessCalendar | None = None,
+    pipelines: Mapping[str, PipelineStages] | None = None,
 ) -> Predicate:
     """Return a fast Python predicate for `condition`, compiled once and cached on the node.
 
@@ -102,11 +112,39 @@ def compile_predicate(
             default clock's now when not given. A condition with relative dates is
             resolved at each call and its predicate is not cached.
         calendar: The business calendar of relative dates (UTC, calendar year by default).
+        pipelines: The pipelines by key, for ``is open`` / ``is won`` / ``is lost``
+            (`crmkit.conditions.DealOutcome`) on deals; a condition holding those is
+            expanded with them at each call and its predicate is not cached.
 
     Returns:
         A function taking a record and returning True or False.
+
+    Raises:
+        SegmentError: When `condition` is not a condition, or holds ``is won`` (open,
+            lost) and no pipelines are given.
+        ValidationError: Naming an argument of the wrong type.
     """
-    if has_relative_dates(condition):
+    if not isinstance(condition, Condition):
+        raise SegmentError(f"{condition!r} is not a condition")
+    if record_type is not None and not isinstance(record_type, type):
+        raise ValidationError.single("record_type", record_type, "is not a class (or None)")
+    if now is not None and (not isinstance(now, dt.datetime) or now.utcoffset() is None):
+        raise ValidationError.single("now", now, "is not a timezone-aware datetime")
+    if calendar is not None and not isinstance(calendar, BusinessCalendar):
+        raise ValidationError.single("calendar", calendar, "is not a BusinessCalendar")
+    check_pipelines(pipelines)
+    relative = outcomes = False
+    for node in _walk(condition):
+        if isinstance(node, RelativeDate):
+            relative = True
+        elif isinstance(node, DealOutcome):
+            outcomes = True
+    if outcomes:
+        condition = expand_outcomes(condition, pipelines)
+        if not relative:
+            slow = ClosureCompiler().compile(condition)
+            return PythonSourceCompiler(record_type).build(condition, slow)
+    if relative:
         when = default_clock.now() if now is None else now
         cal = BusinessCalendar() if calendar is None else calendar
         slow = ClosureCompiler(now=when, calendar=cal).compile(condition)
@@ -120,20 +158,53 @@ def compile_predicate(
     return predicate
 
 
+def expand_outcomes(
+    condition: Condition, pipelines: Mapping[str, PipelineStages] | None
+) -> Condition:
+    """Replace every ``is open`` / ``is won`` / ``is lost`` by its condition on the pipelines.
+
+    Raises:
+        SegmentError: When the tree holds one and no pipelines are given.
+    """
+    if isinstance(condition, DealOutcome):
+        return outcome_condition(condition, pipelines)
+    if isinstance(condition, And | Or):
+        return type(condition)([expand_outcomes(item, pipelines) for item in condition.items])
+    if isinstance(condition, Not):
+        return Not(expand_outcomes(condition.item, pipelines))
+    return condition
+
+
 def iter_nodes(condition: Condition) -> Iterator[Condition]:
-    """Yield every node of a tree, parents before children (related conditions included)."""
+    """Yield every node of a tree, parents before children (related conditions included).
+
+    Raises:
+        SegmentError: When `condition` is not a condition.
+    """
+    if not isinstance(condition, Condition):
+        raise SegmentError(f"{condition!r} is not a condition")
+    return _walk(condition)
+
+
+def _walk(condition: Condition) -> Iterator[Condition]:
     yield condition
-    for name in ("items",):
-        for item in getattr(condition, name, ()):
-            yield from iter_nodes(item)
+    items = getattr(condition, "items", ())
+    if isinstance(items, tuple):
+        for item in items:
+            if isinstance(item, Condition):
+                yield from _walk(item)
     for name in ("item", "condition", "where"):
         child = getattr(condition, name, None)
         if isinstance(child, Condition):
-            yield from iter_nodes(child)
+            yield from _walk(child)
 
 
 def has_relative_dates(condition: Condition) -> bool:
-    """Whether the tree holds relative dates (its meaning depends on "now")."""
+    """Whether the tree holds relative dates (its meaning depends on "now").
+
+    Raises:
+        SegmentError: When `condition` is not a condition.
+    """
     return any(isinstance(node, RelativeDate) for node in iter_nodes(condition))
 
 
@@ -241,14 +312,14 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
         """Compile ``field contains value``."""
         path, value = node.field, node.value
         get = self.getter(path)
-        folded = fold_ascii(value) if isinstance(value, str) else None
+        folded = fold_text(value) if isinstance(value, str) else None
 
         def test(record: object) -> bool:
             found = get(record)
             if found is None:
                 return False
             if isinstance(found, str):
-                return folded is not None and folded in fold_ascii(found)
+                return folded is not None and folded in fold_text(found)
             try:
                 return value in found  # type: ignore[operator]
             except TypeError:
@@ -258,12 +329,23 @@ class ClosureCompiler(ConditionCompiler[Predicate]):
 
     def visit_starts_with(self, node: StartsWith) -> Predicate:
         """Compile ``field starts with text``."""
-        path, prefix = node.field, fold_ascii(node.value)
+        path, prefix = node.field, fold_text(node.value)
         get = self.getter(path)
 
         def test(record: object) -> bool:
             found = get(record)
-            return isinstance(found, str) and fold_ascii(found).startswith(prefix)
+            return isinstance(found, str) and fold_text(found).startswith(prefix)
+
+        return test
+
+    def visit_equals_ignoring_case(self, node: EqualsIgnoringCase) -> Predicate:
+        """Compile ``field equals ignoring case text``."""
+        path, folded = node.field, fold_text(node.value)
+        get = self.getter(path)
+
+        def test(record: object) -> bool:
+            found = get(record)
+            return isinstance(found, str) and fold_text(found) == folded
 
         return test
 
@@ -349,7 +431,7 @@ class PythonSourceCompiler(ConditionCompiler[str]):
             "_Money": Money,
             "_COLLECTIONS": _COLLECTIONS,
             "_FrozenMap": FrozenMap,
-            "_fold": fold_ascii,
+            "_fold": fold_text,
             "_WS": ASCII_WHITESPACE,
             "_datetime": dt.datetime,
             "_date": dt.date,
@@ -403,9 +485,16 @@ class PythonSourceCompiler(ConditionCompiler[str]):
         if numbers and any(isinstance(v, Money) for v in node.values):
             money = self.constant(frozenset(v for v in node.values if isinstance(v, Money)))
             amounts = self.constant(frozenset(numbers))
-            hit = f"(x in {money} or x.amount in {amounts})"
+            every: tuple[Constant, ...] | frozenset[Constant] = node.values
+            if all(isinstance(v, Hashable) for v in node.values):
+                every = frozenset(node.values)
+            # A value other than Money (a custom field's) equals a number or nothing.
+            hit = (
+                f"((x in {money} or x.amount in {amounts}) if x.__class__ is _Money"
+                f" else x in {self.constant(every)})"
+            )
             return (
-                f"((x := {self.access(node.field)}) is not None and x.__class__ is _Money"
+                f"((x := {self.access(node.field)}) is not None"
                 f" and {'not ' if node.negated else ''}{hit})"
             )
         values: tuple[Constant, ...] | frozenset[Constant] = node.values
@@ -425,7 +514,7 @@ class PythonSourceCompiler(ConditionCompiler[str]):
     def visit_contains(self, node: Contains) -> str:
         """Compile ``field contains value``."""
         raw = self.constant(node.value)
-        folded = self.constant(fold_ascii(node.value) if isinstance(node.value, str) else None)
+        folded = self.constant(fold_text(node.value) if isinstance(node.value, str) else None)
         return (
             f"((x := {self.access(node.field)}) is not None and "
             f"({folded} in _fold(x) if isinstance(x, str) else {raw} in x))"
@@ -433,10 +522,15 @@ class PythonSourceCompiler(ConditionCompiler[str]):
 
     def visit_starts_with(self, node: StartsWith) -> str:
         """Compile ``field starts with text``."""
-        prefix = self.constant(fold_ascii(node.value))
+        prefix = self.constant(fold_text(node.value))
         return (
             f"(isinstance(x := {self.access(node.field)}, str) and _fold(x).startswith({prefix}))"
         )
+
+    def visit_equals_ignoring_case(self, node: EqualsIgnoringCase) -> str:
+        """Compile ``field equals ignoring case text``."""
+        folded = self.constant(fold_text(node.value))
+        return f"(isinstance(x := {self.access(node.field)}, str) and _fold(x) == {folded})"
 
     def visit_has_tag(self, node: HasTag) -> str:
         """Compile ``field has tag t``."""

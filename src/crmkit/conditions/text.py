@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ASCII_WHITESPACE", "fold_ascii", "is_blank"]
+from crmkit.errors import SegmentError
+
+__all__ = ["ASCII_WHITESPACE", "fold_ascii", "fold_text", "is_blank"]
 
 ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
 """The characters blank text may consist of."""
@@ -21,10 +23,27 @@ _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz
 
 
 def fold_ascii(text: str) -> str:
-    """Return `text` with A-Z lowered and every other character unchanged."""
+    """Return `text` with A-Z lowered and every other character unchanged.
+
+    Raises:
+        SegmentError: When `text` is not text.
+    """
+    if not isinstance(text, str):
+        raise SegmentError(f"fold_ascii needs text, not {type(text).__name__}")
+    return fold_text(text)
+
+
+def fold_text(text: str) -> str:
+    """`fold_ascii` without the check that `text` is text: for compiled predicates."""
     return text.lower() if text.isascii() else text.translate(_LOWER)
 
 
 def is_blank(text: str) -> bool:
-    """Whether `text` holds nothing but ASCII whitespace."""
+    """Whether `text` holds nothing but ASCII whitespace.
+
+    Raises:
+        SegmentError: When `text` is not text.
+    """
+    if not isinstance(text, str):
+        raise SegmentError(f"is_blank needs text, not {type(text).__name__}")
     return not text.strip(ASCII_WHITESPACE)

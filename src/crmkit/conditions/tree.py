@@ -8,10 +8,10 @@ and compiles once into a Python predicate (`crmkit.conditions.compile_predicate`
 Semantics, whatever the target: a condition on a missing (None) value is false, and so is a
 comparison between values that cannot be compared (text with a number, euros with dollars);
 ``~c`` is the complement of ``c`` (true exactly where ``c`` is false, missing values
-included); text compares by code point, except `contains` and `starts_with`, which ignore
-the case of A-Z only (`crmkit.conditions.text`: the same in Python and every SQL
-database); enums compare by their value; Money compares with Money by amount within
-one currency, and with a plain number by its amount.
+included); text compares by code point, except `contains`, `starts_with` and
+`equals_ignoring_case`, which ignore the case of A-Z only (`crmkit.conditions.text`: the
+same in Python and every SQL database); enums compare by their value; Money compares with
+Money by amount within one currency, and with a plain number by its amount.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ __all__ = [
     "Compare",
     "Condition",
     "Contains",
+    "EqualsIgnoringCase",
     "F",
     "FieldCondition",
     "HasTag",
@@ -235,10 +236,18 @@ class Contains(FieldCondition):
         return f"{self.field} contains {format_constant(self.value)}"
 
 
-def _text(value: object) -> str:
+def _text_for(op: str, value: object) -> str:
     if not isinstance(value, str):
-        raise SegmentError(f"starts_with needs text, not {value!r}")
+        raise SegmentError(f"{op} needs text, not {value!r}")
     return check_text(value)
+
+
+def _text(value: object) -> str:
+    return _text_for("starts_with", value)
+
+
+def _case_text(value: object) -> str:
+    return _text_for("equals_ignoring_case", value)
 
 
 @attrs.frozen
@@ -258,6 +267,29 @@ class StartsWith(FieldCondition):
 
     def __str__(self) -> str:
         return f"{self.field} starts with {format_constant(self.value)}"
+
+
+@attrs.frozen
+class EqualsIgnoringCase(FieldCondition):
+    """Text equals `value` when the case of A-Z is ignored (`crmkit.conditions.fold_ascii`).
+
+    ``"Software"`` equals ``"software"``; ``"É"`` does not equal ``"é"`` (only A-Z fold,
+    the same in Python, SQLite and PostgreSQL). False on a missing value and on a value
+    that is not text.
+
+    Attributes:
+        value: The text compared with.
+    """
+
+    kind: ClassVar[str] = "equals_ignoring_case"
+    op: ClassVar[str] = "equals ignoring case"
+    value: str = attrs.field(converter=_case_text)
+
+    def _value_dict(self) -> dict[str, Any]:
+        return {"value": self.value}
+
+    def __str__(self) -> str:
+        return f"{self.field} equals ignoring case {format_constant(self.value)}"
 
 
 def _tag(value: object) -> str:
@@ -315,6 +347,8 @@ class IsEmpty(FieldCondition):
 
 
 def _items(values: Iterable[Condition]) -> tuple[Condition, ...]:
+    if isinstance(values, Condition) or not isinstance(values, Iterable):
+        raise SegmentError(f"and / or need a collection of conditions, not {values!r}")
     items = tuple(values)
     if not items:
         raise SegmentError("and / or need at least one condition")
@@ -460,6 +494,10 @@ class F:
         """Text starts with `text`, ignoring case."""
         return StartsWith(self.path, text)
 
+    def equals_ignoring_case(self, text: str) -> EqualsIgnoringCase:
+        """Text equals `text` when the case of A-Z is ignored (``"Software"`` = ``"software"``)."""
+        return EqualsIgnoringCase(self.path, text)
+
     def has_tag(self, tag: str) -> HasTag:
         """The set of tags at this field holds `tag` (``F("tags").has_tag("vip")``)."""
         return HasTag(self.path, tag)
@@ -481,6 +519,7 @@ _LEAF_OPS: dict[str, Callable[[str, Any], Condition]] = {
     "between": lambda f, v: Between(f, *(decode_constant(x) for x in _list(v, 2))),
     "contains": lambda f, v: Contains(f, decode_constant(v)),
     "starts with": lambda f, v: StartsWith(f, v),
+    "equals ignoring case": lambda f, v: EqualsIgnoringCase(f, v),
     "has tag": lambda f, v: HasTag(f, v),
     "is empty": lambda f, _v: IsEmpty(f),
     "is not empty": lambda f, _v: IsEmpty(f, negated=True),
@@ -520,8 +559,8 @@ def condition_from_dict(data: Mapping[str, Any]) -> Condition:
 
     Forms: ``{"field": "employees", "op": ">=", "value": 50}``, ``{"and": [...]}``,
     ``{"or": [...]}``, ``{"not": {...}}``; ops are ``==``, ``!=``, ``<``, ``<=``, ``>``,
-    ``>=``, ``in``, ``not in``, ``between``, ``contains``, ``starts with``, ``has tag``,
-    ``is empty``, ``is not empty``.
+    ``>=``, ``in``, ``not in``, ``between``, ``contains``, ``starts with``,
+    ``equals ignoring case``, ``has tag``, ``is empty``, ``is not empty``.
 
     Raises:
         SegmentError: Naming what is wrong.

@@ -17,7 +17,7 @@ import difflib
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 
 import attrs
@@ -41,6 +41,7 @@ from crmkit.conditions.limits import (
     MAX_RELATED_NESTING,
     nesting,
 )
+from crmkit.conditions.outcomes import OUTCOMES, DealOutcome, PipelineStages
 from crmkit.conditions.related import COUNTED_RELATIONS, Related, RelatedCount
 from crmkit.conditions.tree import (
     And,
@@ -48,6 +49,7 @@ from crmkit.conditions.tree import (
     Compare,
     Condition,
     Contains,
+    EqualsIgnoringCase,
     HasTag,
     In,
     IsEmpty,
@@ -114,6 +116,7 @@ _FIELD_WORDS = (
     "between",
     "contains",
     "starts with",
+    "equals ignoring case",
     "is empty",
     "is not empty",
     "has tag",
@@ -125,7 +128,18 @@ _FIELD_WORDS = (
     "last",
     "matches",
 )
-_START_WORDS = ("not", "has tag", "at least", "at most", "exactly", "no", "count")
+_START_WORDS = (
+    "not",
+    "has tag",
+    "at least",
+    "at most",
+    "exactly",
+    "no",
+    "count",
+    "is open",
+    "is won",
+    "is lost",
+)
 _CURRENCY_SHAPE = re.compile("[A-Z]{3}")
 _KEYWORDS = frozenset({"and", "or", "not"})
 
@@ -174,6 +188,7 @@ def parse(
     *,
     kind: str | None = None,
     schemas: Callable[[str], CustomFieldSchema | None] | None = None,
+    pipelines: Mapping[str, PipelineStages] | None = None,
 ) -> Condition:
     """Parse segment text into a condition tree.
 
@@ -182,6 +197,8 @@ def parse(
         kind: When given (``"contact"``), also check every field against that kind of record
             and its custom fields, so an unknown name is reported at its position.
         schemas: The stored custom-field schema of a kind, for that check.
+        pipelines: The store's pipelines by key, for that check of ``is open``,
+            ``is won`` and ``is lost`` (which need them).
 
     Returns:
         The condition; ``parse(str(c)) == c``.
@@ -195,7 +212,7 @@ def parse(
     condition = parser.segment()
     if kind is not None:
         try:
-            bind(condition, kind, schemas=schemas)
+            bind(condition, kind, schemas=schemas, pipelines=pipelines)
         except SegmentError as error:
             field = getattr(error, "field", None)
             position = parser.fields.get(field) if isinstance(field, str) else None
@@ -353,6 +370,15 @@ class _Parser:
             return self.counted("==", 0, token)
         if self.is_word("count") and self.peek().type == "punct" and self.peek().text == "(":
             return self.count_form()
+        if (
+            self.is_word("is")
+            and self.peek().type == "name"
+            and self.peek().text.lower() in OUTCOMES
+        ):
+            self.advance()
+            outcome = DealOutcome(self.advance().text.lower())
+            self.fields.setdefault(str(outcome), token.position)
+            return outcome
         return self.field_condition()
 
     def relation(self) -> str:
@@ -432,6 +458,16 @@ class _Parser:
             self.advance()
             self.expect_word("with", "after 'starts'")
             return StartsWith(field, self.string("after 'starts with'"))
+        if word == "equals":
+            if not self.is_word("ignoring", self.peek()):
+                self.fail(
+                    f"expected an operator after {field!r} (= for equality,"
+                    " 'equals ignoring case' to ignore the case of A-Z)"
+                )
+            self.advance()
+            self.advance()
+            self.expect_word("case", "after 'equals ignoring'")
+            return EqualsIgnoringCase(field, self.string("after 'equals ignoring case'"))
         if word == "is":
             self.advance()
             negated = self.accept("not")

@@ -44,6 +44,7 @@ from crmkit.conditions.tree import (
     Compare,
     Condition,
     Contains,
+    EqualsIgnoringCase,
     FieldCondition,
     HasTag,
     In,
@@ -261,6 +262,8 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
             return self.custom_leaf(node, alias, spec.column)
         if spec.shape == "tags":
             return self.tags_leaf(node, alias, kind)
+        if spec.shape == "ids" and isinstance(node, Contains):
+            return self.ids_leaf(node, alias, kind, spec.column)
         if spec.shape == "money" and spec.part is None:
             return self.money_leaf(node, alias, spec.column)
         if spec.source == "email":
@@ -275,6 +278,7 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
     visit_between = _leaf
     visit_contains = _leaf
     visit_starts_with = _leaf
+    visit_equals_ignoring_case = _leaf
     visit_has_tag = _leaf
     visit_is_empty = _leaf
     visit_within = _leaf
@@ -313,6 +317,8 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
             return self.has_substring(self.fold(expr), self.p(fold_ascii(node.value))), True
         if isinstance(node, StartsWith):
             return self.has_prefix(self.fold(expr), fold_ascii(node.value)), True
+        if isinstance(node, EqualsIgnoringCase):
+            return f"({self.fold(expr)} = {self.p(fold_ascii(node.value))})", True
         if isinstance(node, RelativeDate):
             return self.date_range(node, expr, shape), True
         raise SegmentError(f"{node.kind!r} conditions do not apply to {node.field!r}")
@@ -389,6 +395,20 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
                 True,
             )
         return self.scalar(node, f"{alias}.{column}", "decimal")
+
+    def ids_leaf(self, node: Contains, alias: str, kind: str, column: str) -> Expr:
+        """A record's tuple of ids holds one: through the side table that indexes them.
+
+        A deal's ``contact_ids`` are the rows of ``deal_contacts`` (``deal_id``,
+        ``contact_id``); the binding made the value a uuid.
+        """
+        ref = next(r for r in KINDS[kind].refs if r.field == column and r.many)
+        link = self._alias()
+        select = (
+            f"SELECT {link}.{kind}_id FROM deal_contacts {link}"
+            f" WHERE {link}.{ref.target}_id = {self.p(self.encode('uuid', node.value))}"
+        )
+        return self._membership(alias, "id", select, False)
 
     def tags_leaf(self, node: FieldCondition, alias: str, kind: str) -> Expr:
         """Tags, through the indexed ``record_tags`` side table."""
@@ -481,6 +501,9 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         if isinstance(node, StartsWith):
             prefix = self.has_prefix(self.fold(value("text")), fold_ascii(node.value))
             return f"({tag()} = 's' AND {prefix})", True
+        if isinstance(node, EqualsIgnoringCase):
+            folded = self.p(fold_ascii(node.value))
+            return f"({tag()} = 's' AND {self.fold(value('text'))} = {folded})", True
         if isinstance(node, HasTag):
             return f"({tag()} = 'm' AND {self.custom_member(alias, key, self.p(node.tag))})", True
         if isinstance(node, RelativeDate):
