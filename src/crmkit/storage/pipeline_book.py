@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import uuid
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from crmkit.conditions.tree import F
@@ -82,6 +83,14 @@ class PipelineBook:
     def __contains__(self, key: object) -> bool:
         """Whether the store knows a pipeline with that key."""
         return isinstance(key, str) and key in self._all()
+
+    def by_key(self) -> Mapping[str, Pipeline]:
+        """Return the store's pipelines by key, read only when first looked into.
+
+        Segments take it (``is won`` needs the pipelines' stages); a segment that does not
+        ask costs no read.
+        """
+        return _PipelinesByKey(self)
 
     def save(self, pipeline: Pipeline) -> StoredPipeline:
         """Store a pipeline, new or changed; an unchanged one is returned as stored.
@@ -165,6 +174,22 @@ class PipelineBook:
             f"is not a pipeline the store knows (known: {', '.join(known)}{hint}): "
             "save it first with uow.pipelines.save(pipeline)"
         )
+
+
+class _PipelinesByKey(Mapping[str, Pipeline]):
+    """A read-only view of a book's pipelines by key that reads them on first use."""
+
+    def __init__(self, book: PipelineBook) -> None:
+        self._book = book
+
+    def __getitem__(self, key: str) -> Pipeline:
+        return self._book._all()[key].pipeline
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._book._all()))
+
+    def __len__(self) -> int:
+        return len(self._book._all())
 
 
 def _changes(before: Pipeline | None, after: Pipeline) -> tuple[FieldChange, ...]:

@@ -142,13 +142,19 @@ class BackendUnitOfWork:
         self._calendar = calendar
 
     def _segment_query(self, kind: str, segment: Condition) -> SegmentQuery:
-        """Bind a segment to a kind with the stored schemas; fix "now" and the calendar."""
+        """Bind a segment to a kind with the stored schemas and pipelines; fix "now"."""
         if not isinstance(segment, Condition):
             raise SegmentError(
                 f"{segment!r} is not a segment: pass a condition (crmkit.segments.parse(text))"
             )
         calendar = self.business_calendar
-        binding = bind(segment, kind, schemas=self._schema, calendar=calendar)
+        binding = bind(
+            segment,
+            kind,
+            schemas=self._schema,
+            calendar=calendar,
+            pipelines=self.pipelines.by_key(),
+        )
         return SegmentQuery(binding, self.clock.now(), calendar)
 
     def repository(self, kind: str) -> EntityRepository[Any]:
