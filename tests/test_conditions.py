@@ -501,3 +501,13 @@ def test_not_in_a_list_of_money_and_numbers_holds_for_a_present_value_of_another
     assert compile_predicate(In("plan", [0, Money.of(Decimal(0), "EUR")], negated=True))(Held())
     assert compile_predicate(In("plan", [1, Money.of(Decimal(0), "EUR"), "pro"]))(Held())
     assert not compile_predicate(In("plan", [1, Money.of(Decimal(0), "EUR")]))(Held(plan=None))
+
+
+def test_a_related_count_beyond_64_bits_is_a_segment_error_and_the_largest_is_accepted():
+    """2**63 - 1 is the largest count a condition holds (the stores' integers); one more is refused."""
+    from crmkit.conditions import RelatedCount
+    from crmkit.errors import SegmentError
+
+    assert RelatedCount("activities", None, ">=", 2**63 - 1).value == 2**63 - 1
+    with pytest.raises(SegmentError, match="beyond the largest whole number"):
+        RelatedCount("activities", None, ">=", 2**63)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from crmkit.conditions.constants import _MAX_INTEGER as MAX_INTEGER
 from crmkit.conditions.tree import (
     COMPARISONS,
     Condition,
@@ -81,6 +82,10 @@ def _optional_condition(value: object) -> Condition | None:
 def _count(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise SegmentError(f"a count is a whole number >= 0, not {value!r}")
+    if value > MAX_INTEGER:
+        raise SegmentError(
+            f"{value} is beyond the largest whole number conditions hold ({MAX_INTEGER})"
+        )
     return value
 
 
