@@ -504,7 +504,7 @@ def test_not_in_a_list_of_money_and_numbers_holds_for_a_present_value_of_another
 
 
 def test_a_related_count_beyond_64_bits_is_a_segment_error_and_the_largest_is_accepted():
-    """2**63 - 1 is the largest count a condition holds (the stores' integers); one more is refused."""
+    """2**63 - 1 is the largest count a condition holds (the stores' integers); 2**63 is not."""
     from crmkit.conditions import RelatedCount
     from crmkit.errors import SegmentError
 
