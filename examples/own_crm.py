@@ -44,7 +44,6 @@ from crmkit import (
     TransitionError,
     UnitOfWork,
     ValidationError,
-    convert_lead,
     move_lead,
 )
 from crmkit.conditions import F
@@ -260,7 +259,12 @@ lost = true
 requires = ["lost_reason"]
 """
 fleet = Pipeline.from_toml(FLEET_PIPELINE)
-print(f"Pipeline {fleet.key!r}: " + " -> ".join(stage.key for stage in fleet.stages))
+with store.unit_of_work(actor="admin@fleetwise") as uow:
+    saved = uow.pipelines.save(fleet)  # deals are stored only in pipelines the store knows
+print(
+    f"Pipeline {fleet.key!r} (version {saved.version}): "
+    + " -> ".join(stage.key for stage in fleet.stages)
+)
 
 # -- 4. Qualifying with our own rules, next to BANT ----------------------------------------
 qualifier = Qualifier.bant(
@@ -291,7 +295,7 @@ for lead in (hanse, velo, rival):
 
 with store.unit_of_work(actor="sam@fleetwise") as uow:
     hanse = uow.leads.update(hanse)
-    done = convert_lead(uow, hanse, fleet, deal_name="Hanse Kurier, 40 vans")  # in "trial"
+    done = uow.leads.convert(hanse, "fleet", deal_name="Hanse Kurier, 40 vans")  # in "trial"
 deal, company = done.deal, done.company
 assert company is not None  # the lead named its company: found by domain, or made
 print(f"Converted {hanse.name}: {company.name}, deal {deal.name!r} in {deal.stage}")
@@ -300,14 +304,11 @@ print(f"Converted {hanse.name}: {company.name}, deal {deal.name!r} in {deal.stag
 clock.advance(days=7)
 with store.unit_of_work(actor="sam@fleetwise") as uow:
     try:
-        fleet.move(deal, "pilot", clock=clock)
+        uow.deals.move(deal, "pilot")
     except TransitionError as error:
         print(f"Refused: trial -> pilot: {'; '.join(error.unmet)}")
-    moved = fleet.move(
-        deal, "pilot", note="pilot: 12 of 40 vans", custom={"vehicles": 40}, clock=clock
-    )
-    deal = uow.deals.update(moved.deal)
-    uow.record(moved.event)
+    # moved, stored and its StageChanged event recorded, in one call
+    deal = uow.deals.move(deal, "pilot", note="pilot: 12 of 40 vans", custom={"vehicles": 40}).deal
 print(f"Moved {deal.name!r} to {deal.stage} (p={fleet.probability(deal)})")
 
 with store.unit_of_work(actor="dashboard", readonly=True) as uow:

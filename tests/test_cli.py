@@ -100,8 +100,11 @@ def test_segment_counts_and_lists_members_in_every_format(demo_db):
 
 def test_pipeline_rfm_info_and_score_run_on_the_demo_store(demo_db):
     stages = json.loads(run("pipeline", "--db", demo_db, "--json").output)
-    assert stages[0]["pipeline"] == "New business"
-    assert stages[0]["stage"] == "Prospecting"
+    # the store's pipelines in key order (renewals, sales), each in its stage order
+    assert [s["pipeline"] for s in stages] == sorted(
+        (s["pipeline"] for s in stages), key=["Renewals", "New business"].index
+    )
+    assert next(s for s in stages if s["pipeline"] == "New business")["stage"] == "Prospecting"
     groups = json.loads(run("rfm", "--db", demo_db, "--json").output)
     assert {g["group"] for g in groups} >= {"champions", "lost"}
     info = json.loads(run("info", "--db", demo_db, "--json").output)
