@@ -59,9 +59,7 @@ KNOWN_ESCAPES: dict[str, str] = {
     # -- outside this branch's packages (conditions, model, pipelines, leads, segments,
     #    storage, the root): the exception seen <- the call that raised it
     "crmkit.CustomFieldSchema": "AttributeError: 'str' object has no attribute 'key' <- (<class 'type'>, '±Ö')",
-    "crmkit.Pipeline": "TypeError: 'NoneType' object is not iterable <- (None, None, None)",
     "crmkit.Qualifier": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.Stage": "TypeError: 'builtin_function_or_method' object is not iterable <- (datetime.date(9999, 12, 31), (), 30859271472970.703, 7.428291388915748e+64, set(), '\\U000cf517µ8!\\U",
     "crmkit.compile_predicate": "AttributeError: 'NoneType' object has no attribute '_compiled' <- (None)",
     "crmkit.conditions.And": "TypeError: 'NoneType' object is not iterable <- (None)",
     "crmkit.conditions.Or": "TypeError: 'NoneType' object is not iterable <- (None)",
@@ -75,8 +73,6 @@ KNOWN_ESCAPES: dict[str, str] = {
     "crmkit.convert_lead": "AttributeError: 'NoneType' object has no attribute 'clock' <- (None, None, None)",
     "crmkit.leads.allowed_lead_moves": "KeyError: None <- (None)",
     "crmkit.model.FrozenMap": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.pipelines.stage_conversion": "AttributeError: 'NoneType' object has no attribute 'stages' <- (None, None)",
-    "crmkit.pipelines.stale_deals": "TypeError: 'datetime.datetime' object is not iterable <- (datetime.datetime(7104, 5, 24, 9, 7, 23, 19119, tzinfo=datet, b'', datetime.timedelta(days=99999999",
     "crmkit.segments.bind": "TypeError: unhashable type: 'list' <- (datetime.datetime(1, 1, 1, 0, 0), [], calendar=[datetime.datetime(2026, 1, 1, 0, 0), 'if', b''])",
     "crmkit.segments.fetch_columns": "TypeError: 'NoneType' object is not iterable <- (None)",
     "crmkit.segments.to_pandas": "TypeError: 'NoneType' object is not iterable <- (None)",
