@@ -58,7 +58,6 @@ PACKAGES = (
 KNOWN_ESCAPES: dict[str, str] = {
     # -- outside this branch's packages (conditions, model, pipelines, leads, segments,
     #    storage, the root): the exception seen <- the call that raised it
-    "crmkit.CustomFieldSchema": "AttributeError: 'str' object has no attribute 'key' <- (<class 'type'>, '±Ö')",
     "crmkit.compile_predicate": "AttributeError: 'NoneType' object has no attribute '_compiled' <- (None)",
     "crmkit.conditions.And": "TypeError: 'NoneType' object is not iterable <- (None)",
     "crmkit.conditions.Or": "TypeError: 'NoneType' object is not iterable <- (None)",
@@ -69,7 +68,6 @@ KNOWN_ESCAPES: dict[str, str] = {
     "crmkit.conditions.iter_nodes": "TypeError: 'builtin_function_or_method' object is not iterable <- ({})",
     "crmkit.conditions.resolve": "AttributeError: 'NoneType' object has no attribute 'split' <- (None, None)",
     "crmkit.conditions.unknown_fields": "TypeError: 'NoneType' object is not iterable <- (None, None)",
-    "crmkit.model.FrozenMap": "TypeError: 'NoneType' object is not iterable <- (None)",
     "crmkit.segments.bind": "TypeError: unhashable type: 'list' <- (datetime.datetime(1, 1, 1, 0, 0), [], calendar=[datetime.datetime(2026, 1, 1, 0, 0), 'if', b''])",
     "crmkit.segments.fetch_columns": "TypeError: 'NoneType' object is not iterable <- (None)",
     "crmkit.segments.to_pandas": "TypeError: 'NoneType' object is not iterable <- (None)",
