@@ -56,8 +56,9 @@ PACKAGES = (
 #    types, not callables of crmkit.
 
 KNOWN_ESCAPES: dict[str, str] = {
-    # -- outside this branch's packages (conditions, model, pipelines, leads, segments,
-    #    storage, the root): the exception seen <- the call that raised it
+    # -- all in src/crmkit/conditions/ (the condition language: crmkit.segments.bind is
+    #    conditions/binding.py, crmkit.validate_fields conditions/known_fields.py), left to
+    #    the work on that package: the exception seen <- the call that raised it
     "crmkit.compile_predicate": "AttributeError: 'NoneType' object has no attribute '_compiled' <- (None)",
     "crmkit.conditions.And": "TypeError: 'NoneType' object is not iterable <- (None)",
     "crmkit.conditions.Or": "TypeError: 'NoneType' object is not iterable <- (None)",
@@ -70,8 +71,6 @@ KNOWN_ESCAPES: dict[str, str] = {
     "crmkit.conditions.unknown_fields": "TypeError: 'NoneType' object is not iterable <- (None, None)",
     "crmkit.segments.bind": "TypeError: unhashable type: 'list' <- (datetime.datetime(1, 1, 1, 0, 0), [], calendar=[datetime.datetime(2026, 1, 1, 0, 0), 'if', b''])",
     "crmkit.validate_fields": "TypeError: 'NoneType' object is not iterable <- (None, None)",
-    # -- in scoring/ and segments/rfm.py: found by this test, not yet fixed (follow-up of
-    #    issue 11; most are a missing type check before iterating or calling a method)
 }
 
 

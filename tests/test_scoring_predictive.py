@@ -307,6 +307,7 @@ def test_quality_measures_refuse_what_is_not_outcomes_and_probabilities(measure)
     refused(lambda: measure([True, None], [0.5, 0.5]), "outcomes[1]")
     refused(lambda: measure([True, False], [0.5, 1.5]), "probabilities[1]")
     refused(lambda: measure([True, False], [float("nan"), 0.5]), "probabilities[0]")
+    refused(lambda: measure([True, False], [10**400, 0.5]), "probabilities[0]")  # no float
     refused(lambda: measure([True, False], [0.5]), "probabilities")
 
 

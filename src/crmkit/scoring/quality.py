@@ -112,7 +112,7 @@ def _checked(outcomes: object, probabilities: object) -> tuple[list[bool], list[
         problems.extend(
             Problem(f"probabilities[{i}]", p, "is not a probability (a number from 0 to 1)")
             for i, p in enumerate(checked)
-            if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= float(p) <= 1.0
+            if not _is_probability(p)
         )
     if (
         not problems
@@ -130,6 +130,15 @@ def _checked(outcomes: object, probabilities: object) -> tuple[list[bool], list[
     if problems:
         raise ValidationError(problems)
     return [bool(won) for won in checked_outcomes or ()], [float(p) for p in checked or ()]
+
+
+def _is_probability(value: object) -> bool:
+    """Whether `value` is a real number from 0 to 1 (not a bool, NaN or an int past floats)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if isinstance(value, numbers.Rational):  # ints and fractions: compared exactly
+        return bool(0 <= value <= 1)  # type: ignore[operator]
+    return 0.0 <= float(value) <= 1.0
 
 
 def roc_auc(outcomes: Sequence[bool], probabilities: Sequence[float]) -> float:
