@@ -1195,6 +1195,7 @@ def test_a_stage_refuses_requirements_it_cannot_read_naming_requires():
         return lambda: Stage("a", "A", 0.5, "pipeline", requires=requires)
 
     refused(stage(len), "requires")
+    refused(lambda: Stage("a", "A", 10**400, "pipeline"), "probability")  # no OverflowError
     refused(stage("amount"), "requires")
     refused(stage(["amount", 5]), "requires[1]")
     refused(stage({"field": "amount", "op": "bogus"}), "requires")

@@ -367,6 +367,7 @@ def test_an_engagement_model_refuses_rules_that_are_no_collection_of_rules():
     refused(lambda: EngagementModel([RULE, None, "x"]), "rules[1]", "rules[2]")
     refused(lambda: EngagementModel([RULE], group_caps=[("email", 5)]), "group_caps")
     refused(lambda: EngagementModel([RULE], total_cap=10**400), "total_cap")
+    refused(lambda: EngagementModel([RULE], group_caps={"email": 10**400}), "group_caps.email")
 
 
 @pytest.mark.parametrize(

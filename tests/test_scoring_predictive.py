@@ -322,6 +322,8 @@ def test_a_calibration_table_needs_a_whole_number_of_bins():
     refused(lambda: calibration_table([True], [0.5], bins=0), "bins")
     refused(lambda: calibration_table([True], [0.5], bins=2.0), "bins")
     assert len(calibration_table([True], [0.5], bins=1)) == 1
+    (only,) = calibration_table([True], [0.5], bins=10**400)  # no list of 10**400 bins
+    assert only.count == 1
 
 
 def test_a_win_probability_model_refuses_settings_of_the_wrong_type():

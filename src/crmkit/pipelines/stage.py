@@ -81,7 +81,10 @@ def _requires(value: Requirement) -> Condition | None:
 
 
 def _probability(value: object) -> object:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    # an int past the float range is kept as given, refused with the other problems
+    if isinstance(value, float) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 1
+    ):
         return float(value)
     return value
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -304,7 +305,12 @@ class EngagementModel(DefinitionText):
         for group, cap in self.group_caps.items():
             if group not in groups:
                 problems.append(Problem(f"group_caps.{group}", cap, "caps a group no rule uses"))
-            elif isinstance(cap, bool) or not isinstance(cap, int | float) or not cap > 0:
+            elif (
+                isinstance(cap, bool)
+                or not isinstance(cap, int | float)
+                or not cap > 0
+                or (isinstance(cap, int) and cap > sys.float_info.max)  # no float() for it
+            ):
                 problems.append(Problem(f"group_caps.{group}", cap, "must be a number > 0"))
         if not self.total_cap > 0:
             problems.append(Problem("total_cap", self.total_cap, "must be greater than 0"))

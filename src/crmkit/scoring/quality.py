@@ -28,6 +28,8 @@
 from __future__ import annotations
 
 import enum
+import fractions
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -233,9 +235,11 @@ def calibration_table(
     """
     won_list, probability_list = _checked(outcomes, probabilities)
     check_whole_number(bins, "bins", minimum=1)
-    grouped: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
+    grouped: dict[int, list[tuple[float, bool]]] = {}  # only the bins something falls in
     for won, p in zip(won_list, probability_list, strict=True):
-        grouped[min(int(p * bins), bins - 1)].append((p, won))
+        # past 2**53 bins, p * bins as a float is no longer exact (or overflows): use Fraction
+        scaled = p * bins if bins <= 2**53 else fractions.Fraction(p) * bins
+        grouped.setdefault(min(math.floor(scaled), bins - 1), []).append((p, won))
     return tuple(
         CalibrationBin(
             low=i / bins,
@@ -244,8 +248,7 @@ def calibration_table(
             mean_predicted=sum(p for p, _ in items) / len(items),
             observed=sum(1 for _, won in items if won) / len(items),
         )
-        for i, items in enumerate(grouped)
-        if items
+        for i, items in sorted(grouped.items())
     )
 
 
