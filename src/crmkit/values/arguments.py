@@ -173,8 +173,10 @@ def check_clock(value: object, name: str = "clock") -> Clock | None:
 def require_attributes(value: object, name: str, attributes: Iterable[str], what: str) -> None:
     """Refuse an argument that lacks what a `what` has (a store, a unit of work).
 
-    The attributes are looked up on the class (and the instance's own ``__dict__``), so a
-    property such as ``uow.orders`` is not evaluated by the check.
+    The attributes are looked up on the class and the instance's own ``__dict__``, so a
+    property such as ``uow.orders`` is not evaluated by the check; only a wrapper that
+    hands attributes on through ``__getattr__`` (a store of one's own around another) is
+    asked for them.
 
     Args:
         value: The argument.
@@ -185,9 +187,11 @@ def require_attributes(value: object, name: str, attributes: Iterable[str], what
     Raises:
         ValidationError: Naming `name` and the first attribute missing.
     """
+    kind = type(value)
     own = getattr(value, "__dict__", None)
     for attribute in attributes:
-        if not hasattr(type(value), attribute) and not (isinstance(own, dict) and attribute in own):
-            raise ValidationError.single(
-                name, value, f"is not {what}: it has no {attribute} attribute"
-            )
+        if hasattr(kind, attribute) or (isinstance(own, dict) and attribute in own):
+            continue
+        if hasattr(kind, "__getattr__") and hasattr(value, attribute):
+            continue
+        raise ValidationError.single(name, value, f"is not {what}: it has no {attribute} attribute")
