@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit import FixedClock, SystemClock, new_id
+from crmkit import FixedClock, SystemClock, ValidationError, new_id
 from crmkit.ids import IdGenerator, uuid7_time_ms
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -21,9 +21,15 @@ def test_fixed_clock_stands_still_and_moves_on_request():
     assert clock.now().tzinfo is dt.UTC
 
 
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
 def test_fixed_clock_refuses_naive_datetimes_and_accepts_pendulum():
-    with pytest.raises(TypeError):
-        FixedClock(dt.datetime(2026, 1, 1))
+    refused(lambda: FixedClock(dt.datetime(2026, 1, 1)), "at")
     clock = FixedClock(pendulum.datetime(2026, 1, 1, 12, tz="Europe/Berlin"))
     assert clock.now() == dt.datetime(2026, 1, 1, 11, tzinfo=dt.UTC)
     assert type(clock.now()) is dt.datetime
@@ -100,3 +106,29 @@ def test_an_id_carries_exactly_the_millisecond_of_the_injected_clock(instant):
     """A fresh generator stamps the clock's own millisecond, far from the wall clock either way."""
     ident = IdGenerator().next(FixedClock(instant))
     assert uuid7_time_ms(ident) == int(instant.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("at", [None, "2026-01-01T00:00:00Z", dt.date(2026, 1, 1), 1.5])
+def test_fixed_clock_refuses_what_is_not_a_datetime_naming_at(at):
+    """``FixedClock(None)`` was a TypeError: a wrong argument is a ValidationError now."""
+    refused(lambda: FixedClock(at), "at")
+
+
+def test_fixed_clock_refuses_an_instant_beyond_the_utc_range():
+    """datetime.max at UTC-5 is in year 10000 in UTC: refused, not an OverflowError."""
+    late = dt.datetime.max.replace(tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    refused(lambda: FixedClock(late), "at")
+
+
+def test_fixed_clock_set_names_at():
+    clock = FixedClock(T0)
+    refused(lambda: clock.set(None), "at")
+    assert clock.now() == T0
+
+
+@pytest.mark.parametrize("clock", [[], "now", object(), FixedClock])
+def test_new_id_refuses_what_is_not_a_clock_naming_clock(clock):
+    """``new_id([])`` was an AttributeError ('list' object has no attribute 'now')."""
+    error = refused(lambda: new_id(clock), "clock")
+    assert "FixedClock" in str(error)
+    refused(lambda: IdGenerator().next(clock), "clock")

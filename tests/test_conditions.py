@@ -511,3 +511,25 @@ def test_a_related_count_beyond_64_bits_is_a_segment_error_and_the_largest_is_ac
     assert RelatedCount("activities", None, ">=", 2**63 - 1).value == 2**63 - 1
     with pytest.raises(SegmentError, match="beyond the largest whole number"):
         RelatedCount("activities", None, ">=", 2**63)
+
+
+def test_validate_fields_and_bind_refuse_wrong_arguments_with_a_segment_error():
+    """A wrong type is a SegmentError naming it, never a TypeError from inside."""
+    from crmkit.conditions import validate_fields
+    from crmkit.errors import SegmentError
+    from crmkit.segments import bind, parse
+
+    segment = parse('country = "DE"')
+    with pytest.raises(SegmentError, match="known_fields is a collection of field names"):
+        validate_fields(segment, None)
+    with pytest.raises(SegmentError, match="is not a condition"):
+        validate_fields(None, ["country"])
+    validate_fields(segment, iter(["country"]))  # an iterator is read once, and is enough
+    with pytest.raises(SegmentError, match="unknown field 'country'"):
+        validate_fields(segment, iter(["county"]))
+    with pytest.raises(SegmentError, match="calendar is a BusinessCalendar, not list"):
+        bind(segment, "contact", calendar=[])
+    with pytest.raises(SegmentError, match="schemas looks up"):
+        bind(segment, "contact", schemas={})
+    with pytest.raises(SegmentError, match="is not a kind of record"):
+        bind(segment, [])

@@ -157,3 +157,26 @@ def test_invalid_integer_values_raise_naming_the_field(value):
         with pytest.raises(ValidationError) as info:
             schema.validate({"seats": value})
         assert info.value.fields == ("custom.seats",)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fields"),
+    [
+        ((type, "±Ö"), ("entity", "fields")),
+        ((None,), ("entity",)),
+        (("contact", None, None), ("version", "fields")),
+        (("contact", (), -1), ("version",)),
+        (("contact", (), True), ("version",)),
+        (("contact", [CustomField("seats", "integer"), "plan"]), ("fields[1]",)),
+        (("contact", CustomField("seats", "integer")), ("fields",)),
+    ],
+)
+def test_a_schema_refuses_arguments_of_the_wrong_type_naming_each(arguments, fields):
+    """``CustomFieldSchema(type, "±Ö")`` was an AttributeError ('str' has no 'key')."""
+    with pytest.raises(ValidationError) as caught:
+        CustomFieldSchema(*arguments)
+    assert caught.value.fields == fields
+
+
+def test_an_empty_schema_has_version_0():
+    assert CustomFieldSchema("contact", (), 0).version == 0

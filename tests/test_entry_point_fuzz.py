@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - the KNOWN_ESCAPES table quotes each exception and input on one line
 """Every public entry point, fed wrong values, raises a crmkit error and nothing else.
 
 The entry points are found by introspection: every function and class in ``crmkit.__all__``
@@ -55,46 +54,8 @@ PACKAGES = (
 #  - typing aliases (``CustomFields``, ``Predicate``, ``RecordKind``, ``UserRef``): names of
 #    types, not callables of crmkit.
 
-KNOWN_ESCAPES: dict[str, str] = {
-    # -- outside this branch's packages (conditions, model, pipelines, leads, segments,
-    #    storage, the root): the exception seen <- the call that raised it
-    "crmkit.CustomFieldSchema": "AttributeError: 'str' object has no attribute 'key' <- (<class 'type'>, '±Ö')",
-    "crmkit.FixedClock": "TypeError: FixedClock needs a timezone-aware datetime <- (None)",
-    "crmkit.Pipeline": "TypeError: 'NoneType' object is not iterable <- (None, None, None)",
-    "crmkit.Qualifier": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.Stage": "TypeError: 'builtin_function_or_method' object is not iterable <- (datetime.date(9999, 12, 31), (), 30859271472970.703, 7.428291388915748e+64, set(), '\\U000cf517µ8!\\U",
-    "crmkit.convert_lead": "AttributeError: 'NoneType' object has no attribute 'clock' <- (None, None, None)",
-    "crmkit.leads.allowed_lead_moves": "KeyError: None <- (None)",
-    "crmkit.model.FrozenMap": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.new_id": "AttributeError: 'list' object has no attribute 'now' <- ([])",
-    "crmkit.pipelines.stage_conversion": "AttributeError: 'NoneType' object has no attribute 'stages' <- (None, None)",
-    "crmkit.pipelines.stale_deals": "TypeError: 'datetime.datetime' object is not iterable <- (datetime.datetime(7104, 5, 24, 9, 7, 23, 19119, tzinfo=datet, b'', datetime.timedelta(days=99999999",
-    "crmkit.segments.bind": "TypeError: unhashable type: 'list' <- (datetime.datetime(1, 1, 1, 0, 0), [], calendar=[datetime.datetime(2026, 1, 1, 0, 0), 'if', b''])",
-    "crmkit.segments.fetch_columns": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.segments.to_pandas": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.segments.to_polars": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.validate_fields": "TypeError: 'NoneType' object is not iterable <- (None, None)",
-    # -- in scoring/ and segments/rfm.py: found by this test, not yet fixed (follow-up of
-    #    issue 11; most are a missing type check before iterating or calling a method)
-    "crmkit.EngagementModel": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.FitModel": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.PriorityPolicy": "TypeError: 'NoneType' object is not iterable <- (None, None)",
-    "crmkit.WinProbabilityModel": "TypeError: 'NoneType' object is not iterable <- (None, None)",
-    "crmkit.score_engagement": "AttributeError: 'NoneType' object has no attribute 'unit_of_work' <- (None, None)",
-    "crmkit.scoring.Exponential": "TypeError: float() argument must be a string or a real number, not 'NoneType' <- (None)",
-    "crmkit.scoring.Linear": "TypeError: float() argument must be a string or a real number, not 'NoneType' <- (None)",
-    "crmkit.scoring.ResponseBonus": "OverflowError: int too large to convert to float <- (10**59, [])",
-    "crmkit.scoring.Window": "TypeError: float() argument must be a string or a real number, not 'NoneType' <- (None)",
-    "crmkit.scoring.brier_score": "ValueError: a Brier score needs at least one outcome <- (None, None)",
-    "crmkit.scoring.calibration_table": "TypeError: 'NoneType' object is not iterable <- (None, None)",
-    "crmkit.scoring.roc_auc": "TypeError: 'NoneType' object is not iterable <- (None, None)",
-    "crmkit.scoring.score_fit": "AttributeError: 'NoneType' object has no attribute 'unit_of_work' <- (None, None)",
-    "crmkit.scoring.score_records": "TypeError: unhashable type: 'dict' <- (datetime.datetime(171, 12, 19, 15, 52, 21, 14387, tzinfo=dat, {}, [None, None, None, None, None, No",
-    "crmkit.segments.rfm": "AttributeError: 'NoneType' object has no attribute 'orders' <- (None, currency=None)",
-    "crmkit.segments.rfm_columns": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.segments.rfm_groups": "TypeError: 'NoneType' object is not iterable <- (None)",
-    "crmkit.segments.rfm_quantile": "TypeError: unsupported operand type(s) for -: 'NoneType' and 'int' <- (None, None)",
-}
+KNOWN_ESCAPES: dict[str, str] = {}
+"""Empty: no public name lets anything but a crmkit error escape (issue 11 fixed the 44 seen)."""
 
 
 def _is_protocol(obj: object) -> bool:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit import FixedClock, Lead, LeadStatus, TransitionError
+from crmkit import FixedClock, Lead, LeadStatus, TransitionError, ValidationError
 from crmkit.leads import allowed_lead_moves, move_lead
 
 T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
@@ -122,3 +122,16 @@ def test_allowed_lead_moves_lists_the_documented_targets_in_enum_order():
         "working",
         "nurturing",
     ]
+
+
+@pytest.mark.parametrize("status", [None, "bogus", 3, ["new"]])
+def test_allowed_lead_moves_refuses_what_is_not_a_status_naming_it(status):
+    """``allowed_lead_moves(None)`` was a KeyError."""
+    with pytest.raises(ValidationError) as caught:
+        allowed_lead_moves(status)
+    assert caught.value.fields == ("status",)
+
+
+def test_allowed_lead_moves_takes_a_status_or_its_value():
+    assert allowed_lead_moves("unqualified") == allowed_lead_moves(LeadStatus.UNQUALIFIED)
+    assert allowed_lead_moves("converted") == ()

@@ -173,3 +173,20 @@ def test_qualifying_is_pure_and_follows_the_decision_rule(employees, country, au
     else:
         assert first.verdict is QualificationVerdict.NURTURE
     assert kinds["company size"].passed == (employees is not None and employees >= 50)
+
+
+def test_a_qualifier_refuses_rules_that_are_no_collection_of_rules():
+    """``Qualifier(None)`` was a TypeError from iterating None."""
+    rule = Rule("sized", F("employees") >= 50)
+    for rules, fields in [
+        (None, ("rules",)),
+        (rule, ("rules",)),
+        ([rule, None], ("rules[1]",)),
+        (["sized"], ("rules[0]",)),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            Qualifier(rules)
+        assert caught.value.fields == fields
+    with pytest.raises(ValidationError) as caught:
+        Qualifier(5, timeline_days=-1)
+    assert caught.value.fields == ("rules", "timeline_days")

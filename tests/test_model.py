@@ -26,7 +26,7 @@ from crmkit import (
     TaskStatus,
     ValidationError,
 )
-from crmkit.model import normalize_domain
+from crmkit.model import FrozenMap, normalize_domain
 from crmkit.model.contact import Address
 
 T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
@@ -426,3 +426,29 @@ def test_changing_the_primary_email_keeps_the_other_addresses(clock):
     """``changed(email=...)`` replaces only the primary; ``emails[1:]`` stay in order."""
     ada = Contact.create(first_name="Ada", emails=["a@x.de", "b@x.de", "c@x.de"], clock=clock)
     assert [str(e) for e in ada.changed(email="z@x.de").emails] == ["z@x.de", "b@x.de", "c@x.de"]
+
+
+# -- FrozenMap refuses what is not a mapping or pairs (issue 11) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("items", "fields"),
+    [
+        (None, ("items",)),
+        (5, ("items",)),
+        ("ab", ("items",)),
+        ([("a", 1), "b", ("c", 2, 3)], ("items[1]", "items[2]")),
+        ([(["a"], 1)], ("items[0]",)),
+    ],
+)
+def test_a_frozen_map_refuses_what_is_not_a_mapping_or_pairs(items, fields):
+    """``FrozenMap(None)`` was a TypeError from dict(None)."""
+    with pytest.raises(ValidationError) as caught:
+        FrozenMap(items)
+    assert caught.value.fields == fields
+
+
+def test_a_frozen_map_takes_a_mapping_or_pairs_sorted_by_key():
+    assert list(FrozenMap({"b": 1, "a": 2})) == ["a", "b"]
+    assert FrozenMap([("b", 1), ["a", 2]]) == {"a": 2, "b": 1}
+    assert FrozenMap(iter([("x", 1)])) == {"x": 1}

@@ -4,7 +4,7 @@ import uuid
 import attrs
 import pytest
 
-from crmkit import Activity, ActivityKind, ActivityOutcome, FixedClock
+from crmkit import Activity, ActivityKind, ActivityOutcome, FixedClock, ValidationError
 from crmkit.pipelines import (
     CallStatus,
     Pipeline,
@@ -211,3 +211,36 @@ def test_a_stage_without_rotting_days_waits_fourteen_days_for_a_follow_up():
     assert call_status(deal, no_limit, activity(now - 15 * DAY), now) is (
         CallStatus.FOLLOW_UP_NEEDED
     )
+
+
+# -- wrong arguments: a ValidationError naming each, never a raw Python error (issue 11) ----
+
+
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+def test_stage_conversion_refuses_what_is_not_deals_or_a_pipeline():
+    """``stage_conversion(None, None)`` was an AttributeError ('stages')."""
+    deal, _clock = walk(["discovery"])
+    refused(lambda: stage_conversion([deal], None), "pipeline")
+    refused(lambda: stage_conversion(None, SALES), "deals")
+    refused(lambda: stage_conversion(deal, SALES), "deals")
+    refused(lambda: stage_conversion([deal, "d"], SALES), "deals[1]")
+
+
+def test_stale_deals_refuses_what_is_not_deals_a_pipeline_or_a_mapping():
+    """``stale_deals(now, b"", ...)`` was a TypeError (a datetime is not iterable)."""
+    deal, _clock = walk(["discovery"])
+    now = T0 + 90 * DAY
+    refused(lambda: stale_deals(T0, SALES, {}, now), "deals")
+    refused(lambda: stale_deals([deal], b"", {}, now), "pipeline")
+    refused(lambda: stale_deals([None], SALES, {}, now), "deals[0]")
+    refused(lambda: stale_deals([deal], SALES, [deal.id], now), "last_activity")
+    refused(
+        lambda: stale_deals([deal], SALES, {deal.id: "yesterday"}, now), f"last_activity[{deal.id}]"
+    )
+    assert [s.deal for s in stale_deals([deal], SALES, {deal.id: None}, now)] == [deal]

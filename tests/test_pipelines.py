@@ -794,7 +794,7 @@ def test_a_pipeline_of_something_that_is_not_a_stage_says_so_and_stops():
     """A non-Stage among the stages is the one stage problem reported."""
     first = SALES.stages[0]
     assert problems_of(lambda: Pipeline("p", "P", [first, "x"])) == [
-        ("stages", (first, "x"), "holds something that is not a Stage")
+        ("stages[1]", "x", "is not a Stage")
     ]
 
 
@@ -1161,3 +1161,42 @@ def test_a_requirement_of_empty_fields_keeps_its_condition_form():
     assert empty.to_dict()["requires"] == empty.requires.to_dict()
     assert not isinstance(empty.to_dict()["requires"], list)
     assert Stage.from_dict(empty.to_dict()) == empty
+
+
+# -- wrong arguments: a ValidationError naming each, never a raw Python error (issue 11) ----
+
+
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+def test_a_pipeline_refuses_stages_that_are_no_collection_of_stages():
+    """``Pipeline(None, None, None)`` was a TypeError from iterating None."""
+    refused(lambda: Pipeline(None, None, None), "key", "label", "stages")
+    refused(lambda: Pipeline("s", "S", SALES.stages[0]), "stages")
+    refused(lambda: Pipeline("s", "S", [*SALES.stages, "lost"]), "stages[7]")
+
+
+def test_a_pipeline_refuses_transition_targets_that_are_not_stage_keys():
+    def pipeline(targets):
+        return lambda: Pipeline("s", "S", SALES.stages, transitions={"prospecting": targets})
+
+    refused(pipeline(5), "transitions.prospecting")
+    refused(pipeline([["qualification"]]), "transitions.prospecting")
+
+
+def test_a_stage_refuses_requirements_it_cannot_read_naming_requires():
+    """``Stage(..., requires=len)`` was a TypeError ('builtin_function_or_method' ...)."""
+
+    def stage(requires):
+        return lambda: Stage("a", "A", 0.5, "pipeline", requires=requires)
+
+    refused(stage(len), "requires")
+    refused(lambda: Stage("a", "A", 10**400, "pipeline"), "probability")  # no OverflowError
+    refused(stage("amount"), "requires")
+    refused(stage(["amount", 5]), "requires[1]")
+    refused(stage({"field": "amount", "op": "bogus"}), "requires")
+    assert stage(("amount",))().requirements == (F("amount").is_not_empty(),)

@@ -156,3 +156,34 @@ def test_bad_arguments_are_refused(store):
         score_engagement(store, MODEL, as_of=T0, batch_size=0)
     with pytest.raises(ValidationError, match="kind"):
         score_engagement(store, MODEL, as_of=T0, kind="order")
+
+
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+def test_score_records_refuses_each_wrong_argument_by_name():
+    """``score_records(now, {}, [...])`` was a TypeError (a dict as kind is unhashable)."""
+
+    def run(store, **changes):
+        arguments = {"kind": "contact", "score": lambda r: Score(1.0), "scorer": "s", **changes}
+        return lambda: score_records(store, **arguments)
+
+    refused(run(T0), "store")
+    with crmkit.open_store("memory://") as store:
+        refused(run(store, kind={}), "kind")
+        refused(run(store, kind="order"), "kind")
+        refused(run(store, score=[None]), "score")
+        refused(run(store, scorer=None), "scorer")
+        refused(run(store, version=""), "version")
+        refused(run(store, grade="A"), "grade")
+        refused(run(store, batch_size=0), "batch_size")
+        refused(run(store, batch_size=2.5), "batch_size")
+        refused(run(store, progress=3), "progress")
+        refused(run(store, actor=None), "actor")
+        refused(run(store, clock=[]), "clock")
+        refused(run(store, as_of=dt.datetime(2026, 1, 1)), "as_of")
+        assert score_records(store, "contact", lambda r: Score(1.0), scorer="s").scored == 0

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit import Activity, FixedClock, ValidationError
+from crmkit import Activity, FixedClock, ValidationError, open_store
 from crmkit.conditions import F
 from crmkit.scoring import (
     ContributionKind,
@@ -21,6 +21,7 @@ from crmkit.scoring import (
     Window,
     decay_from_dict,
     default_engagement_model,
+    score_engagement,
 )
 
 T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
@@ -344,3 +345,74 @@ def _fields(rule):
         "max_duration_points": rule.max_duration_points,
         "response_bonus": rule.response_bonus,
     }
+
+
+# -- wrong arguments: a ValidationError naming each, never a raw Python error (issue 11) ----
+
+
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+RULE = EngagementRule("opened", F("kind") == "email", 1, "email")
+
+
+def test_an_engagement_model_refuses_rules_that_are_no_collection_of_rules():
+    """``EngagementModel(None)`` was a TypeError from iterating None."""
+    refused(lambda: EngagementModel(None), "rules")
+    refused(lambda: EngagementModel("opened"), "rules")
+    refused(lambda: EngagementModel([RULE, None, "x"]), "rules[1]", "rules[2]")
+    refused(lambda: EngagementModel([RULE], group_caps=[("email", 5)]), "group_caps")
+    refused(lambda: EngagementModel([RULE], total_cap=10**400), "total_cap")
+    refused(lambda: EngagementModel([RULE], group_caps={"email": 10**400}), "group_caps.email")
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: Exponential(None), "half_life_days"),
+        (lambda: Exponential("30"), "half_life_days"),
+        (lambda: Linear(None), "per_days"),
+        (lambda: Linear(10, None), "fraction"),
+        (lambda: Linear(10, 1.5), "fraction"),
+        (lambda: Linear(10, 0.5, "yes"), "steps"),
+        (lambda: Window(None), "days"),
+        (lambda: Window(float("inf")), "days"),
+        (lambda: Window(10**400), "days"),
+    ],
+)
+def test_decays_refuse_what_is_not_a_finite_number_naming_the_parameter(make, field):
+    """``Exponential(None)`` was a TypeError from float(None)."""
+    refused(make, field)
+
+
+def test_a_response_bonus_refuses_an_int_too_large_for_a_float():
+    """``ResponseBonus(10**400, 1)`` was an OverflowError."""
+    refused(lambda: ResponseBonus(10**400, 1), "within_hours")
+    refused(lambda: ResponseBonus(1, -(10**400)), "points")
+
+
+def test_a_rule_refuses_response_bonus_tiers_that_are_not_tiers():
+    def rule(bonus):
+        return EngagementRule("r", F("kind") == "email", 1, response_bonus=bonus)
+
+    refused(lambda: rule(5), "response_bonus")
+    refused(lambda: rule([5, {"within_hours": 1}]), "response_bonus[0]", "response_bonus[1].points")
+    assert rule([{"within_hours": 2, "points": 1}, ResponseBonus(1, 2)]).response_bonus == (
+        ResponseBonus(1, 2),
+        ResponseBonus(2, 1),
+    )
+
+
+def test_score_engagement_refuses_what_is_not_a_store_or_a_model():
+    """``score_engagement(None, None)`` was an AttributeError ('unit_of_work')."""
+    refused(lambda: score_engagement(None, default_engagement_model()), "store")
+    with open_store("memory://") as store:
+        refused(lambda: score_engagement(store, None), "model")
+        refused(lambda: score_engagement(store, RULE), "model")
+        refused(
+            lambda: score_engagement(store, default_engagement_model(), explain=None), "explain"
+        )

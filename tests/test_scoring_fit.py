@@ -5,9 +5,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit import Company, Contact, FixedClock, Lead, ValidationError
+from crmkit import Company, Contact, FixedClock, Lead, ValidationError, open_store
 from crmkit.conditions import F
-from crmkit.scoring import ContributionKind, FitModel, FitRule, GradeMatrix, LeadScoring, Score
+from crmkit.scoring import (
+    ContributionKind,
+    FitModel,
+    FitRule,
+    GradeMatrix,
+    LeadScoring,
+    Score,
+    score_fit,
+)
 
 T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
 CLOCK = FixedClock(T0)
@@ -163,3 +171,28 @@ def test_fit_scores_stay_in_range_and_add_up(rules):
     score = model.score(contact(country="DE"))
     assert 0 <= score.value <= 100
     assert score.check()
+
+
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+def test_a_fit_model_refuses_rules_that_are_no_collection_of_rules():
+    """``FitModel(None)`` was a TypeError from iterating None."""
+    rule = FitRule("director", F("title") == "Director", 10)
+    refused(lambda: FitModel(None), "rules")
+    refused(lambda: FitModel({"director": rule}), "rules")
+    refused(lambda: FitModel([rule, 7]), "rules[1]")
+    refused(lambda: FitModel([rule], version=None), "version")
+
+
+def test_score_fit_refuses_what_is_not_a_store_or_a_fit_model():
+    """``score_fit(None, None)`` was an AttributeError ('unit_of_work')."""
+    model = FitModel([FitRule("director", F("title") == "Director", 10)])
+    refused(lambda: score_fit(None, model), "store")
+    with open_store("memory://") as store:
+        refused(lambda: score_fit(store, None), "model")
+        refused(lambda: score_fit(store, model, kind="company"), "kind")

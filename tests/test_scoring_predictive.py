@@ -9,6 +9,7 @@ from crmkit.pipelines import default_renewal_pipeline, default_sales_pipeline
 from crmkit.scoring import (
     InsufficientDataError,
     QualityReport,
+    StageOrder,
     WinProbabilityModel,
     brier_score,
     calibration_table,
@@ -286,3 +287,64 @@ def test_deals_that_all_closed_from_the_first_stage_predict_the_base_rate_there(
     model.fit(deals)
     probe = Deal.create(name="open", pipeline=pipeline.key, stage=first, clock=moment)
     assert model.predict(probe).probability == pytest.approx(0.5)
+
+
+# -- wrong arguments: a ValidationError naming each, never a raw Python error (issue 11) ----
+
+
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+@pytest.mark.parametrize("measure", [brier_score, roc_auc, calibration_table])
+def test_quality_measures_refuse_what_is_not_outcomes_and_probabilities(measure):
+    """``brier_score(None, None)`` was a ValueError, ``roc_auc(None, None)`` a TypeError."""
+    refused(lambda: measure(None, None), "outcomes", "probabilities")
+    refused(lambda: measure("yes", [0.5]), "outcomes")
+    refused(lambda: measure([True, None], [0.5, 0.5]), "outcomes[1]")
+    refused(lambda: measure([True, False], [0.5, 1.5]), "probabilities[1]")
+    refused(lambda: measure([True, False], [float("nan"), 0.5]), "probabilities[0]")
+    refused(lambda: measure([True, False], [10**400, 0.5]), "probabilities[0]")  # no float
+    refused(lambda: measure([True, False], [0.5]), "probabilities")
+
+
+def test_brier_score_and_roc_auc_name_the_outcomes_they_lack():
+    refused(lambda: brier_score([], []), "outcomes")
+    refused(lambda: roc_auc([True, True], [0.2, 0.9]), "outcomes")
+    assert brier_score([1, 0], [1, 0]) == 0.0  # 1 and 0 count as won and lost
+    assert roc_auc((won for won in (True, False)), [0.9, 0.1]) == 1.0
+
+
+def test_a_calibration_table_needs_a_whole_number_of_bins():
+    refused(lambda: calibration_table([True], [0.5], bins=0), "bins")
+    refused(lambda: calibration_table([True], [0.5], bins=2.0), "bins")
+    assert len(calibration_table([True], [0.5], bins=1)) == 1
+    (only,) = calibration_table([True], [0.5], bins=10**400)  # no list of 10**400 bins
+    assert only.count == 1
+
+
+def test_a_win_probability_model_refuses_settings_of_the_wrong_type():
+    """``WinProbabilityModel(None, None)`` was a TypeError from iterating None."""
+    stages = {"sales": StageOrder.of(SALES)}
+
+    def model(**changes):
+        return lambda: WinProbabilityModel(
+            **{"target": "deal", "fields": ["source"], "stages": stages, **changes}
+        )
+
+    refused(model(fields=None), "fields")
+    refused(model(fields="source"), "fields")
+    refused(model(fields=["source", 5]), "fields[1]")
+    refused(model(bins=[("amount", [1, 2])]), "bins")
+    refused(model(fields=["amount"], bins={"amount": 5}), "bins.amount")
+    refused(model(stages=[SALES]), "stages")
+    refused(model(stages={"sales": SALES}), "stages.sales")
+    refused(model(use_stage="yes"), "use_stage")
+    refused(model(name=None, version=""), "name", "version")
+    refused(model(quality=0.8), "quality")
+    refused(model(tables=None), "tables")
+    refused(model(target=None, fields=None), "fields")
+    refused(model(target=["deal"]), "target")

@@ -154,3 +154,25 @@ def test_every_score_falls_in_exactly_one_band(cuts, amount, probability, engage
         b for b in policy.bands if b.low <= result.score < b.high or result.score == b.high == 100
     ]
     assert inside == [result.band]
+
+
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+def test_a_policy_refuses_factors_and_bands_that_are_no_collections():
+    """``PriorityPolicy(None, None)`` was a TypeError from iterating None."""
+    policy = default_priority_policy()
+    refused(lambda: PriorityPolicy(None, policy.bands), "factors")
+    refused(lambda: PriorityPolicy(policy.factors, "high"), "bands")
+    refused(lambda: PriorityPolicy([policy.factors[0], 3], policy.bands), "factors[1]")
+    refused(
+        lambda: PriorityPolicy([{"name": "x", "weight": "heavy", "input": "amount"}], policy.bands),
+        "factors[0].weight",
+    )
+    refused(lambda: PriorityPolicy(policy.factors, [None, *policy.bands]), "bands[0]")
+    refused(lambda: PriorityPolicy(policy.factors, policy.bands, name=None), "name")
+    refused(lambda: PriorityPolicy(policy.factors, policy.bands, version=" "), "version")

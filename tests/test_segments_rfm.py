@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 import crmkit
 from crmkit import Contact, FixedClock, Order
 from crmkit.definitions import MissingExtraError
-from crmkit.model.rfm import compute_rfm
+from crmkit.model.rfm import compute_rfm, rfm_recency_score
 from crmkit.segments import (
     RfmGroup,
     RfmScore,
+    fetch_columns,
     rfm,
     rfm_columns,
     rfm_groups,
@@ -167,3 +168,69 @@ def test_rfm_scores_to_dataframes():
     assert small.columns == ["record_id", "r", "monetary"]
     assert small["record_id"][0] == str(a.id)
     assert small["monetary"].to_list() == [Decimal(20), Decimal(10)]
+
+
+# -- wrong arguments: a ValidationError naming each, never a raw Python error (issue 11) ----
+
+
+def refused(call, *fields):
+    with pytest.raises(crmkit.ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("rank", "n", "fields"),
+    [
+        (None, None, ("n",)),
+        (1, 0, ("n",)),
+        (0, 3, ("rank",)),
+        (4, 3, ("rank",)),
+        (1.0, 3, ("rank",)),
+    ],
+)
+def test_rfm_scores_of_a_rank_refuse_what_is_not_a_rank_among_n(rank, n, fields):
+    """``rfm_quantile(None, None)`` was a TypeError."""
+    refused(lambda: rfm_quantile(rank, n), *fields)
+    refused(lambda: rfm_recency_score(rank, n), *fields)
+
+
+def test_rfm_refuses_what_is_not_a_unit_of_work():
+    """``rfm(None, currency=...)`` was an AttributeError ('orders')."""
+    store, _a, _b = _store()
+    refused(lambda: rfm(None, currency="EUR"), "uow")
+    refused(lambda: rfm(store, currency="EUR"), "uow")
+
+
+def test_rfm_helpers_refuse_what_is_not_a_collection_of_scores():
+    """``rfm_groups(None)`` and ``rfm_columns(None)`` were TypeErrors."""
+    score = RfmScore(uuid.UUID(int=1), 1, 1, Decimal(1), 5, 1, 1, RfmGroup.NEW_CUSTOMERS)
+    for helper in (rfm_groups, rfm_columns):
+        refused(lambda helper=helper: helper(None), "scores")
+        refused(lambda helper=helper: helper(score), "scores")
+        refused(lambda helper=helper: helper([score, {"r": 5}]), "scores[1]")
+
+
+def test_fetching_columns_refuses_wrong_arguments_by_name():
+    """``fetch_columns(None)`` was a TypeError from iterating None."""
+    score = RfmScore(uuid.UUID(int=1), 1, 1, Decimal(1), 5, 1, 1, RfmGroup.NEW_CUSTOMERS)
+    refused(lambda: fetch_columns(None), "source")
+    refused(lambda: fetch_columns([score, None]), "source[1]")
+    refused(lambda: fetch_columns({"a": 5}), "source.a")
+    refused(lambda: fetch_columns({"a": [1], "b": [1, 2]}), "source")
+    refused(lambda: fetch_columns({"a": [1]}, "a"), "columns")
+    refused(lambda: fetch_columns({"a": [1]}, ["a", 5]), "columns[1]")
+    refused(lambda: fetch_columns({"a": [1]}, segment="a = 1"), "segment")
+    refused(lambda: fetch_columns({"a": [1]}, include_archived=None), "include_archived")
+    assert fetch_columns(iter([score]), ["r"]) == {"r": [5]}
+    assert fetch_columns({"a": (1, 2)}) == {"a": [1, 2]}
+
+
+def test_to_polars_names_a_column_polars_cannot_hold():
+    """``to_polars({"a": [1, "x"]})`` was polars' own TypeError."""
+    pytest.importorskip("polars")
+    error = refused(lambda: to_polars({"n": [1, 2], "mixed": [1, "x"]}), "mixed")
+    assert "to_pandas keeps such values" in str(error)
+    refused(lambda: to_polars({"big": [10**40]}), "big")
+    assert to_polars({"n": [1, None]})["n"].to_list() == [1, None]

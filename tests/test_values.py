@@ -16,6 +16,7 @@ from crmkit import (
     Priority,
     ValidationError,
 )
+from crmkit.values.arguments import check_items, require_attributes
 from crmkit.values.currencies import MINOR_UNITS
 from crmkit.values.money import parse_amount, parse_currency
 from crmkit.values.temporal import parse_day, parse_instant, parse_time_zone
@@ -406,3 +407,43 @@ def test_a_pendulum_date_becomes_a_plain_date():
     """A `date` subclass (pendulum's) comes back as the same day, as a plain `dt.date`."""
     day = parse_day(pendulum.date(2026, 3, 1), "d")
     assert (type(day), day) == (dt.date, dt.date(2026, 3, 1))
+
+
+# -- crmkit.values.arguments: the checks public entry points share (issue 11) ---------------
+
+
+def test_require_attributes_asks_a_delegating_wrapper_but_never_evaluates_a_property():
+    class Store:
+        evaluated = 0
+
+        @property
+        def orders(self):
+            Store.evaluated += 1
+            return []
+
+    class Wrapper:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+    require_attributes(Store(), "uow", ["orders"], "a UnitOfWork")
+    assert Store.evaluated == 0  # found on the class
+    require_attributes(Wrapper(Store()), "uow", ["orders"], "a UnitOfWork")
+    with pytest.raises(ValidationError) as caught:
+        require_attributes(Wrapper(object()), "uow", ["orders"], "a UnitOfWork")
+    assert caught.value.fields == ("uow",)
+    assert "it has no orders attribute" in str(caught.value)
+
+
+def test_check_items_names_the_collection_and_each_wrong_item():
+    assert check_items(iter([1, 2]), "counts", int, "counts") == (1, 2)
+    for value in (None, "12", b"12", {1: 2}, 3):
+        with pytest.raises(ValidationError) as caught:
+            check_items(value, "counts", int, "counts")
+        assert caught.value.fields == ("counts",)
+    with pytest.raises(ValidationError) as caught:
+        check_items([1, "2", None], "counts", int, "counts")
+    assert caught.value.fields == ("counts[1]", "counts[2]")
+    assert "is not an int" in str(caught.value)

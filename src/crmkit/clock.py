@@ -38,14 +38,20 @@ class FixedClock:
 
     Args:
         at: The instant it shows; a naive datetime is refused, other zones are turned to UTC.
+
+    Raises:
+        ValidationError: Naming ``at`` when it is not a timezone-aware datetime (or is one
+            whose UTC time falls outside years 1 to 9999).
     """
 
     at: dt.datetime = attrs.field()
 
     @at.validator
     def _check(self, _attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
-        if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise TypeError("FixedClock needs a timezone-aware datetime")
+        # imported here: crmkit.values imports this module (for to_utc)
+        from crmkit.values.temporal import require_instant
+
+        require_instant(value, "at")
 
     def __attrs_post_init__(self) -> None:
         self.at = to_utc(self.at)
@@ -62,7 +68,11 @@ class FixedClock:
         return self.at
 
     def set(self, at: dt.datetime) -> None:
-        """Set the clock to an aware instant."""
+        """Set the clock to an aware instant.
+
+        Raises:
+            ValidationError: Naming ``at`` when it is not a timezone-aware datetime.
+        """
         self._check(attrs.fields(FixedClock).at, at)
         self.at = to_utc(at)
 

@@ -13,6 +13,7 @@ import threading
 import uuid
 
 from crmkit.clock import Clock, resolve_clock
+from crmkit.values.arguments import check_clock
 
 __all__ = ["IdGenerator", "new_id", "uuid7_time_ms"]
 
@@ -33,8 +34,12 @@ class IdGenerator:
         self._random = random.Random()
 
     def next(self, clock: Clock | None = None) -> uuid.UUID:
-        """Return a new id stamped with the clock's current millisecond (or later)."""
-        ms = int(resolve_clock(clock).now().timestamp() * 1000)
+        """Return a new id stamped with the clock's current millisecond (or later).
+
+        Raises:
+            ValidationError: Naming ``clock`` when it is not None or a `Clock`.
+        """
+        ms = int(resolve_clock(check_clock(clock)).now().timestamp() * 1000)
         with self._lock:
             if ms > self._last_ms:
                 self._last_ms = ms
@@ -55,7 +60,11 @@ _generator = IdGenerator()
 
 
 def new_id(clock: Clock | None = None) -> uuid.UUID:
-    """Return a new UUIDv7 from the process-wide generator, timed by `clock`."""
+    """Return a new UUIDv7 from the process-wide generator, timed by `clock`.
+
+    Raises:
+        ValidationError: Naming ``clock`` when it is not None or a `Clock`.
+    """
     return _generator.next(clock)
 
 

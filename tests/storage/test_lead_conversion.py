@@ -224,3 +224,26 @@ def test_uow_leads_convert_refuses_an_unknown_or_unsaved_pipeline_and_stores_not
         assert caught.value.fields == ("entity",)
     assert _counts(store) == (0, 0, 0, 1)
     assert store.events() == []
+
+
+def refused(call, *fields):
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.fields == fields
+    return caught.value
+
+
+def test_convert_lead_refuses_wrong_arguments_by_name_before_touching_the_store(store):
+    """``convert_lead(None, None, None)`` was an AttributeError ('clock')."""
+    lead = _qualified_lead(store)
+    pipeline = default_sales_pipeline()
+    refused(lambda: convert_lead(None, lead, pipeline), "uow")
+    refused(lambda: convert_lead(store, lead, pipeline), "uow")  # the store, not a unit of work
+    with store.unit_of_work(actor="sam") as uow:
+        refused(lambda: convert_lead(uow, lead.id, pipeline), "lead")
+        refused(lambda: convert_lead(uow, lead, "sales"), "pipeline")
+        refused(lambda: convert_lead(uow, lead, pipeline, clock=[]), "clock")
+        refused(lambda: convert_lead(uow, lead, pipeline, stage=["proposal"]), "stage")
+        refused(lambda: convert_lead(uow, lead, pipeline, by=7), "by")
+        refused(lambda: convert_lead(uow, lead, pipeline, deal_name=" "), "deal_name")
+    assert _counts(store) == (0, 0, 0, 1)

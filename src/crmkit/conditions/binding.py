@@ -380,12 +380,19 @@ def bind(
     Raises:
         SegmentError: Naming an unknown field (with suggestions), a relation the kind does
             not have, a value of the wrong type for its field, or ``is won`` (open, lost)
-            on a kind other than deals or without pipelines.
+            on a kind other than deals or without pipelines; or an argument of the wrong
+            type (`kind`, `condition`, `calendar`, `schemas`, `pipelines`).
     """
     if not isinstance(kind, str) or kind not in RECORD_TYPES:
         raise SegmentError(f"{kind!r} is not a kind of record: one of {', '.join(RECORD_TYPES)}")
     if not isinstance(condition, Condition):
         raise SegmentError(f"{condition!r} is not a condition")
+    if calendar is not None and not isinstance(calendar, BusinessCalendar):
+        raise SegmentError(f"calendar is a BusinessCalendar, not {type(calendar).__name__}")
+    if schemas is not None and not callable(schemas):
+        raise SegmentError(
+            f"schemas looks up a kind's custom-field schema (a function), not {schemas!r}"
+        )
     binder = _Binder(
         schemas or (lambda _kind: None), calendar or BusinessCalendar(), check_pipelines(pipelines)
     )

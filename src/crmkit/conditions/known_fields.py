@@ -71,12 +71,15 @@ def validate_fields(condition: Condition, known_fields: Iterable[str]) -> None:
 
     Raises:
         SegmentError: Naming every unknown field, each with a "did you mean" suggestion
-            when one is close enough.
+            when one is close enough; or when `condition` is not a condition or
+            `known_fields` not field names.
     """
-    known = frozenset(known_fields)
-    unknown = unknown_fields(condition, known)
+    if not isinstance(known_fields, str) and isinstance(known_fields, Iterable):
+        known_fields = list(known_fields)  # read once: unknown_fields checks it
+    unknown = unknown_fields(condition, known_fields)
     if not unknown:
         return
+    known = frozenset(known_fields)
     candidates = sorted(k for k in known if not k.endswith(".*"))
     messages = []
     for path in unknown:

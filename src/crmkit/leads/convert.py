@@ -17,6 +17,7 @@ from crmkit.model.deal import Deal
 from crmkit.model.lead import Lead
 from crmkit.pipelines.pipeline import Pipeline
 from crmkit.storage.protocol import UnitOfWork
+from crmkit.values.arguments import check_clock, check_text, require_attributes, require_instance
 from crmkit.values.enums import LeadStatus, LifecycleStage
 from crmkit.values.money import Money
 
@@ -115,9 +116,22 @@ def convert_lead(
     Raises:
         TransitionError: When the lead is already converted or is not qualified.
         ConcurrencyError: When the lead changed since it was read.
-        ValidationError: When the lead lacks what a contact or deal needs, or `stage` or
+        ValidationError: Naming the argument when `uow` is not a unit of work, `lead` not a
+            Lead, `pipeline` not a Pipeline, `clock` not a Clock, or a text argument not
+            text; and when the lead lacks what a contact or deal needs, or `stage` or
             `amount` are not valid.
     """
+    _check(
+        uow,
+        lead,
+        pipeline,
+        clock,
+        deal_name=deal_name,
+        stage=stage,
+        currency=currency,
+        owner=owner,
+        by=by,
+    )
     clock = clock or uow.clock
     by = by if by is not None else uow.actor
     stored = uow.leads.get(lead.id)
@@ -170,6 +184,28 @@ def convert_lead(
         )
         uow.record(event)
     return Conversion(lead=converted, contact=contact, company=company, deal=deal, event=event)
+
+
+_UNIT_OF_WORK = "a UnitOfWork (store.unit_of_work() opens one)"
+
+
+def _check(uow: object, lead: object, pipeline: object, clock: object, **texts: object) -> None:
+    """Check what `convert_lead` is given before the unit of work is touched.
+
+    `texts` are the optional text arguments, by name: each None or text.
+    """
+    require_attributes(
+        uow,
+        "uow",
+        ("leads", "contacts", "companies", "deals", "savepoint", "record", "actor", "clock"),
+        _UNIT_OF_WORK,
+    )
+    require_instance(lead, Lead, "lead")
+    require_instance(pipeline, Pipeline, "pipeline")
+    check_clock(clock)
+    for name, value in texts.items():
+        if value is not None:
+            check_text(value, name)
 
 
 def _company(

@@ -34,6 +34,7 @@ from crmkit.definitions import dump_json, dump_toml, load_each, load_json, load_
 from crmkit.errors import Problem, SegmentError, ValidationError
 from crmkit.leads.rules import Rule, RuleKind
 from crmkit.model.lead import Lead, Qualification
+from crmkit.values.arguments import as_items
 from crmkit.values.enums import QualificationVerdict
 from crmkit.values.money import Money
 from crmkit.values.temporal import require_instance, require_instant
@@ -112,7 +113,9 @@ class QualificationResult:
 
 
 def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
-    return tuple(value)
+    # Not a collection: kept as given, refused with the other problems after init.
+    items = as_items(value)
+    return value if items is None else items  # type: ignore[return-value]
 
 
 @attrs.frozen
@@ -126,8 +129,9 @@ class Qualifier:
             plain condition).
 
     Raises:
-        ValidationError: For repeated names, unknown fields (with suggestions) or a bad
-            `timeline_days`, all at once.
+        ValidationError: For `rules` that are not a collection of rules (``rules[i]`` for
+            an item that is not a `Rule`), repeated names, unknown fields (with
+            suggestions) or a bad `timeline_days`, all at once.
     """
 
     rules: tuple[Rule, ...] = attrs.field(default=(), converter=_rules)
@@ -139,7 +143,10 @@ class Qualifier:
 
     def __attrs_post_init__(self) -> None:
         problems = []
-        names = [rule.name for rule in self.rules]
+        rules = self.rules if isinstance(self.rules, tuple) else ()
+        if rules is not self.rules:
+            problems.append(Problem("rules", self.rules, "is not a collection of rules"))
+        names = [rule.name for rule in rules if isinstance(rule, Rule)]
         if self.timeline_days is not None:
             names.append(TIMELINE_RULE)
             if isinstance(self.timeline_days, bool) or not isinstance(self.timeline_days, int):
@@ -149,7 +156,7 @@ class Qualifier:
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             problems.append(Problem("rules", repeated, "are rule names used more than once"))
-        for i, rule in enumerate(self.rules):
+        for i, rule in enumerate(rules):
             if not isinstance(rule, Rule):
                 problems.append(Problem(f"rules[{i}]", rule, "is not a Rule"))
                 continue

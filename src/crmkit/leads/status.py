@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from crmkit.clock import Clock
-from crmkit.errors import TransitionError
+from crmkit.errors import TransitionError, ValidationError
 from crmkit.model.lead import Lead
 from crmkit.values.enums import LeadStatus
 from crmkit.values.temporal import require_instance
@@ -47,8 +47,22 @@ LEAD_MOVES: Mapping[LeadStatus, frozenset[LeadStatus]] = {
 """Status → the statuses a lead in it may move to."""
 
 
-def allowed_lead_moves(status: LeadStatus) -> tuple[LeadStatus, ...]:
-    """The statuses a lead in `status` may move to, in the enum's order."""
+def allowed_lead_moves(status: LeadStatus | str) -> tuple[LeadStatus, ...]:
+    """The statuses a lead in `status` may move to, in the enum's order.
+
+    Args:
+        status: A lead status (member or value, ``"working"``).
+
+    Raises:
+        ValidationError: Naming ``status`` when it is not a lead status.
+    """
+    if not isinstance(status, LeadStatus):
+        known = {s.value: s for s in LeadStatus}
+        found = known.get(status) if isinstance(status, str) else None
+        if found is None:
+            choices = ", ".join(known)
+            raise ValidationError.single("status", status, f"is not one of: {choices}")
+        status = found
     targets = LEAD_MOVES[status]
     return tuple(s for s in LeadStatus if s in targets)
 

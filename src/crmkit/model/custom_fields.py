@@ -22,6 +22,7 @@ import attrs
 
 from crmkit.errors import Problem, ValidationError
 from crmkit.model.frozen_map import FrozenMap
+from crmkit.values.arguments import as_items, item_problems
 from crmkit.values.money import parse_amount
 from crmkit.values.storable import check_storable
 from crmkit.values.temporal import parse_day, parse_instant
@@ -264,7 +265,9 @@ def _plain(value: CustomValue) -> object:
 
 
 def _field_tuple(fields: Iterable[CustomField]) -> tuple[CustomField, ...]:
-    return tuple(fields)
+    # Not a collection: kept as given, refused with the other problems after init.
+    items = as_items(fields)
+    return fields if items is None else items  # type: ignore[return-value]
 
 
 @attrs.frozen
@@ -278,6 +281,13 @@ class CustomFieldSchema:
         entity: The kind of record (``"contact"``, ``"company"``, ``"deal"``, ...).
         fields: The declared fields, retired ones included.
         version: 1 for a new schema, +1 per change.
+
+    Raises:
+        ValidationError: Naming ``entity`` when it is not non-blank text, ``fields`` when it
+            is not a collection of fields (``fields[i]`` for an item that is not a
+            `CustomField`), ``version`` when it is not a whole number of at least 0 (0 is
+            the empty schema of a kind nothing was declared for), and keys declared more
+            than once, all at once.
     """
 
     entity: str
@@ -285,6 +295,19 @@ class CustomFieldSchema:
     version: int = 1
 
     def __attrs_post_init__(self) -> None:
+        problems = []
+        if not isinstance(self.entity, str) or not self.entity.strip():
+            problems.append(Problem("entity", self.entity, "must be non-blank text"))
+        if isinstance(self.version, bool) or not isinstance(self.version, int):
+            problems.append(Problem("version", self.version, "is not a whole number"))
+        elif self.version < 0:
+            problems.append(Problem("version", self.version, "must not be negative"))
+        if not isinstance(self.fields, tuple):
+            problems.append(Problem("fields", self.fields, "is not a collection of fields"))
+        else:
+            problems.extend(item_problems(self.fields, "fields", CustomField))
+        if problems:
+            raise ValidationError(problems)
         keys = [f.key for f in self.fields]
         repeated = sorted({k for k in keys if keys.count(k) > 1})
         if repeated:

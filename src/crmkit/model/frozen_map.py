@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
+from crmkit.errors import Problem, ValidationError
+from crmkit.values.arguments import as_items
+
 __all__ = ["FrozenMap"]
 
 K = TypeVar("K")
@@ -15,12 +18,19 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     """A read-only mapping with a stable order (sorted by key) and a hash.
 
     Changing it makes a new one: `set` and `without`.
+
+    Args:
+        items: A mapping, or an iterable of ``(key, value)`` pairs with hashable keys.
+
+    Raises:
+        ValidationError: Naming ``items`` when it is neither, or ``items[i]`` for an item
+            that is not a pair with a hashable key.
     """
 
     __slots__ = ("_data", "_hash")
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
-        data = dict(items)
+        data = dict(items) if isinstance(items, Mapping) else _pairs(items)
         self._data: dict[K, V] = dict(sorted(data.items(), key=lambda kv: str(kv[0])))
         self._hash: int | None = None
 
@@ -68,3 +78,29 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self._data,))
+
+
+def _pairs(items: object) -> dict[Any, Any]:
+    """Return a dict of ``(key, value)`` pairs, naming what is not such a pair."""
+    pairs = as_items(items)
+    if pairs is None:
+        raise ValidationError.single(
+            "items", items, "is not a mapping or an iterable of (key, value) pairs"
+        )
+    problems = []
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            problems.append(Problem(f"items[{i}]", pair, "is not a (key, value) pair"))
+        elif not _hashable(pair[0]):
+            problems.append(Problem(f"items[{i}]", pair, "has a key that is not hashable"))
+    if problems:
+        raise ValidationError(problems)
+    return dict(pairs)
+
+
+def _hashable(key: object) -> bool:
+    try:
+        hash(key)
+    except TypeError:  # hash() says so only by raising (a tuple holding a list, say)
+        return False
+    return True

@@ -16,6 +16,7 @@ from decimal import Decimal
 import attrs
 
 from crmkit.errors import Problem, ValidationError
+from crmkit.values.arguments import check_whole_number
 
 __all__ = ["RfmGroup", "RfmRow", "RfmScore", "compute_rfm", "rfm_quantile", "rfm_recency_score"]
 
@@ -143,8 +144,23 @@ def rfm_quantile(rank: int, n: int) -> int:
 
     ``1 + (5 * (rank - 1)) // n``: with ties sharing their lowest rank (SQL's ``RANK()``),
     equal values get equal scores, and every SQL store computes the same integers.
+
+    Raises:
+        ValidationError: Naming ``n`` when it is not a whole number of at least 1, and
+            ``rank`` when it is not a whole number from 1 to `n`.
     """
+    _check_rank(rank, n)
+    return _quantile(rank, n)
+
+
+def _quantile(rank: int, n: int) -> int:
     return 1 + (5 * (rank - 1)) // n
+
+
+def _check_rank(rank: object, n: object) -> None:
+    total = check_whole_number(n, "n", minimum=1)
+    if check_whole_number(rank, "rank", minimum=1) > total:
+        raise ValidationError.single("rank", rank, f"is past the last rank, n = {n}")
 
 
 def rfm_recency_score(rank: int, n: int) -> int:
@@ -155,7 +171,16 @@ def rfm_recency_score(rank: int, n: int) -> int:
     bought most recently score 5 however many share that day, and a customer who is alone
     scores 5. Equivalently, ranking by descending days with ties at their *highest* rank
     ``h``, the score is ``ceil(5 * h / n)``.
+
+    Raises:
+        ValidationError: Naming ``n`` when it is not a whole number of at least 1, and
+            ``rank`` when it is not a whole number from 1 to `n`.
     """
+    _check_rank(rank, n)
+    return _recency_score(rank, n)
+
+
+def _recency_score(rank: int, n: int) -> int:
     return 5 - (5 * (rank - 1)) // n
 
 
@@ -178,9 +203,9 @@ def compute_rfm(
             frequency,
             monetary,
             # recency ranks most recent first: rank = 1 + how many bought more recently
-            rfm_recency_score(1 + bisect.bisect_left(days, recency), n),
-            rfm_quantile(1 + bisect.bisect_left(counts, frequency), n),
-            rfm_quantile(1 + bisect.bisect_left(amounts, monetary), n),
+            _recency_score(1 + bisect.bisect_left(days, recency), n),
+            _quantile(1 + bisect.bisect_left(counts, frequency), n),
+            _quantile(1 + bisect.bisect_left(amounts, monetary), n),
         )
         for ident, recency, frequency, monetary in rows
     ]

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
+from crmkit.errors import ValidationError
 from crmkit.model.deal import Deal
 from crmkit.pipelines.pipeline import Pipeline
+from crmkit.values.arguments import check_items
 from crmkit.values.temporal import require_instance, require_instant
 
 __all__ = [
@@ -110,7 +112,13 @@ def stage_conversion(deals: Iterable[Deal], pipeline: Pipeline) -> tuple[StageCo
     A deal "advanced" from a stage when, after its first entry into it, it entered any stage
     further along the pipeline that is not a lost stage. Only deals of `pipeline` count;
     stays in stages the pipeline does not have (from before a transfer) are skipped.
+
+    Raises:
+        ValidationError: Naming ``pipeline`` when it is not a Pipeline, ``deals`` when it
+            is not a collection of deals, and ``deals[i]`` for an item that is not a Deal.
     """
+    require_instance(pipeline, Pipeline, "pipeline")
+    deals = check_items(deals, "deals", Deal, "deals")
     order = {s.key: i for i, s in enumerate(pipeline.stages)}
     lost = {s.key for s in pipeline.lost_stages}
     won_keys = {s.key for s in pipeline.won_stages}
@@ -165,8 +173,21 @@ def stale_deals(
     A deal is idle since the later of its last activity (``last_activity[deal.id]``; missing
     or None means none) and the moment it entered its current stage: moving a deal counts
     as activity. Stages without `rotting_days` never rot; closed deals never rot.
+
+    Raises:
+        ValidationError: Naming the argument that is wrong: ``deals`` when it is not a
+            collection of deals (``deals[i]`` for an item that is not a Deal), ``pipeline``
+            when it is not a Pipeline, ``last_activity`` when it is not a mapping
+            (``last_activity[<id>]`` for a value that is not an aware datetime or None),
+            ``now`` when it is not an aware datetime.
     """
     now_ts = require_instant(now, "now").timestamp()
+    require_instance(pipeline, Pipeline, "pipeline")
+    deals = check_items(deals, "deals", Deal, "deals")
+    if not isinstance(last_activity, Mapping):
+        raise ValidationError.single(
+            "last_activity", last_activity, "is not a mapping of deal id to datetime"
+        )
     stale = []
     for deal in deals:
         if (
@@ -182,7 +203,7 @@ def stale_deals(
         since = stay.entered_at.timestamp() if stay is not None else deal.created_at.timestamp()
         activity = last_activity.get(deal.id)
         if activity is not None:
-            since = max(since, activity.timestamp())
+            since = max(since, require_instant(activity, f"last_activity[{deal.id}]").timestamp())
         idle = (now_ts - since) / _DAY
         if idle > limit:
             stale.append(StaleDeal(deal, idle, limit))

@@ -30,6 +30,7 @@ from crmkit.model.fast_records import builder, evolver
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.pipelines.events import Moved, StageChanged
 from crmkit.pipelines.stage import DEAL_FIELDS, Stage, describe_requirement
+from crmkit.values.arguments import as_items, item_problems
 from crmkit.values.temporal import require_instance
 
 __all__ = ["DEAL_FIELDS", "Pipeline"]
@@ -43,17 +44,22 @@ def _transitions(value: object) -> Transitions | None:
     if value is None or isinstance(value, FrozenMap):
         return value
     if isinstance(value, Mapping):
-        return FrozenMap(
-            {
-                key: (targets,) if isinstance(targets, str) else tuple(targets)
-                for key, targets in value.items()
-            }
-        )
+        return FrozenMap({key: _targets(targets) for key, targets in value.items()})
     return value  # type: ignore[return-value]  # reported as a problem after init
 
 
+def _targets(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    items = as_items(value)
+    # Not a collection: kept as given, reported as a problem after init.
+    return value if items is None else items  # type: ignore[return-value]
+
+
 def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
-    return tuple(value)
+    # Not a collection: kept as given, refused with the other problems after init.
+    items = as_items(value)
+    return value if items is None else items  # type: ignore[return-value]
 
 
 # Positional builders: a move calls each once, and keyword arguments cost more to pass.
@@ -89,7 +95,9 @@ class Pipeline:
         transitions: Explicit moves: stage key → the stage keys it may move to.
 
     Raises:
-        ValidationError: Listing every problem of the definition at once.
+        ValidationError: Listing every problem of the definition at once: ``stages`` when
+            it is not a collection of stages (``stages[i]`` for an item that is not a
+            `Stage`), ``transitions.<key>`` for targets that are not stage keys, and so on.
     """
 
     key: str
@@ -527,8 +535,11 @@ def _problems(pipeline: Pipeline) -> list[Problem]:
     if not isinstance(pipeline.allow_skipping, bool):
         problems.append(Problem("allow_skipping", pipeline.allow_skipping, "is not True/False"))
     stages = pipeline.stages
-    if not all(isinstance(s, Stage) for s in stages):
-        return [*problems, Problem("stages", stages, "holds something that is not a Stage")]
+    if not isinstance(stages, tuple):
+        return [*problems, Problem("stages", stages, "is not a collection of stages")]
+    wrong = item_problems(stages, "stages", Stage)
+    if wrong:
+        return [*problems, *wrong]
     keys = [s.key for s in stages]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
@@ -558,6 +569,11 @@ def _transition_problems(pipeline: Pipeline, keys: set[str]) -> list[Problem]:
     problems = []
     closed = {s.key for s in pipeline.stages if s.is_closed}
     for source, targets in transitions.items():
+        if not isinstance(targets, tuple):
+            problems.append(
+                Problem(f"transitions.{source}", targets, "is not a stage key or a list of them")
+            )
+            continue
         if source not in keys:
             problems.append(Problem("transitions", source, "is not a stage key"))
         elif source in closed and targets:
@@ -565,7 +581,7 @@ def _transition_problems(pipeline: Pipeline, keys: set[str]) -> list[Problem]:
                 Problem(f"transitions.{source}", targets, "closed stages move only by reopen")
             )
         for target in targets:
-            if target not in keys:
+            if not isinstance(target, str) or target not in keys:
                 problems.append(Problem(f"transitions.{source}", target, "is not a stage key"))
             elif target == source:
                 problems.append(Problem(f"transitions.{source}", target, "is a move to itself"))

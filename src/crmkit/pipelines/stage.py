@@ -21,6 +21,7 @@ from crmkit.conditions import (
 )
 from crmkit.errors import Problem, SegmentError, ValidationError
 from crmkit.model.deal import Deal
+from crmkit.values.arguments import as_items
 from crmkit.values.enums import ForecastCategory
 
 __all__ = ["DEAL_FIELDS", "Requirement", "Stage", "describe_requirement", "requirement"]
@@ -50,14 +51,40 @@ def requirement(value: Requirement) -> Condition | None:
         return condition_from_dict(value)
     if isinstance(value, str):
         raise SegmentError(f"requires takes a list of field names, not the text {value!r}")
-    names = list(value)
+    names = as_items(value)
+    if names is None:
+        raise SegmentError(
+            f"requires takes a condition, its dict form or a list of field names, not {value!r}"
+        )
     if not names:
         return None
     return And([F(name).is_not_empty() for name in names])
 
 
+def _requires(value: Requirement) -> Condition | None:
+    """Read `Stage.requires`, naming ``requires`` (``requires[i]`` for a name) on failure."""
+    names = as_items(value) if not isinstance(value, Condition) else None
+    if names is not None:
+        wrong = [
+            Problem(f"requires[{i}]", name, "is not a field name (text)")
+            for i, name in enumerate(names)
+            if not isinstance(name, str)
+        ]
+        if wrong:
+            raise ValidationError(wrong)
+        value = names
+    try:
+        return requirement(value)
+    except SegmentError as error:
+        shown = dict(value) if isinstance(value, Mapping) else value
+        raise ValidationError.single("requires", shown, str(error)) from None
+
+
 def _probability(value: object) -> object:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    # an int past the float range is kept as given, refused with the other problems
+    if isinstance(value, float) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 1
+    ):
         return float(value)
     return value
 
@@ -97,7 +124,7 @@ class Stage:
     forecast_category: ForecastCategory = attrs.field(converter=_category)
     won: bool = False
     lost: bool = False
-    requires: Condition | None = attrs.field(default=None, converter=requirement)
+    requires: Condition | None = attrs.field(default=None, converter=_requires)
     rotting_days: int | None = None
     description: str = ""
 
@@ -202,10 +229,7 @@ class Stage:
         problems.extend(Problem(k, None, "is required") for k in missing)
         if problems:
             raise ValidationError(problems)
-        try:
-            return cls(**dict(data))
-        except SegmentError as error:
-            raise ValidationError.single("requires", data.get("requires"), str(error)) from None
+        return cls(**dict(data))
 
 
 _STAGE_KEYS = frozenset(attrs.fields_dict(Stage))

@@ -31,6 +31,15 @@ from crmkit.scoring.breakdown import Score
 from crmkit.scoring.engagement import EngagementModel
 from crmkit.scoring.fit import FitModel
 from crmkit.storage.protocol import Progress, Store, StoredScore, UnitOfWork
+from crmkit.values.arguments import (
+    check_callable,
+    check_clock,
+    check_flag,
+    check_text,
+    check_whole_number,
+    require_attributes,
+    require_instance,
+)
 from crmkit.values.temporal import require_instant
 
 __all__ = ["BatchResult", "RecordKind", "score_engagement", "score_fit", "score_records"]
@@ -59,11 +68,31 @@ class BatchResult:
     as_of: dt.datetime
 
 
-def _check(kind: str, batch_size: int) -> None:
-    if kind not in _REPOSITORY:
-        raise ValidationError.single("kind", kind, f"is not one of {', '.join(_REPOSITORY)}")
-    if batch_size < 1:
-        raise ValidationError.single("batch_size", batch_size, "must be at least 1")
+_STORE = "a Store (crmkit.open_store(url) opens one)"
+
+
+def _check(
+    store: object,
+    kind: object,
+    kinds: tuple[str, ...],
+    batch_size: object,
+    as_of: object,
+    clock: object,
+    progress: object,
+    actor: object,
+) -> dt.datetime:
+    """Check the arguments every batch scorer takes; return the instant to score for."""
+    require_attributes(store, "store", ("unit_of_work",), _STORE)
+    if not isinstance(kind, str) or kind not in kinds:
+        raise ValidationError.single("kind", kind, f"is not one of {', '.join(kinds)}")
+    check_whole_number(batch_size, "batch_size", minimum=1)
+    if progress is not None:
+        check_callable(progress, "progress")
+    check_text(actor, "actor")
+    check_clock(clock)
+    if as_of is not None:
+        return require_instant(as_of, "as_of")
+    return resolve_clock(clock).now()  # type: ignore[arg-type]  # checked just above
 
 
 def _records(uow: UnitOfWork, kind: str, batch_size: int) -> Iterator[Entity]:
@@ -145,9 +174,15 @@ def score_engagement(
 
     Returns:
         How many records were scored, and how many of them had no activity.
+
+    Raises:
+        ValidationError: Naming the argument that is wrong: a `store` that is not a Store,
+            a `model` that is not an EngagementModel, an unknown `kind`, a `batch_size`
+            below 1, a naive `as_of`, and so on.
     """
-    _check(kind, batch_size)
-    at = require_instant(as_of, "as_of") if as_of is not None else resolve_clock(clock).now()
+    at = _check(store, kind, tuple(_REPOSITORY), batch_size, as_of, clock, progress, actor)
+    require_instance(model, EngagementModel, "model")
+    check_flag(explain, "explain")
     now = at.timestamp()
     empty = 0
     with store.unit_of_work(readonly=True) as reader:
@@ -189,9 +224,14 @@ def score_fit(
         batch_size: Records per batch.
         progress: Called with ``(done, total)`` after each written batch.
         actor: Who the score writes are attributed to.
+
+    Raises:
+        ValidationError: Naming the argument that is wrong: a `store` that is not a Store,
+            a `model` that is not a FitModel, a `kind` other than contact or lead, a
+            `batch_size` below 1, a naive `as_of`, and so on.
     """
-    _check(kind, batch_size)
-    at = require_instant(as_of, "as_of") if as_of is not None else resolve_clock(clock).now()
+    at = _check(store, kind, ("contact", "lead"), batch_size, as_of, clock, progress, actor)
+    require_instance(model, FitModel, "model")
     with store.unit_of_work(readonly=True) as reader:
         writer = _Writer(store, batch_size, _count(reader, kind), progress, actor)
         batch: list[Entity] = []
@@ -245,9 +285,18 @@ def score_records(
         batch_size: Records per batch.
         progress: Called with ``(done, total)`` after each written batch.
         actor: Who the score writes are attributed to.
+
+    Raises:
+        ValidationError: Naming the argument that is wrong: a `store` that is not a Store,
+            an unknown `kind`, a `score` or `grade` that cannot be called, a blank
+            `scorer` or `version`, a `batch_size` below 1, a naive `as_of`, and so on.
     """
-    _check(kind, batch_size)
-    at = require_instant(as_of, "as_of") if as_of is not None else resolve_clock(clock).now()
+    at = _check(store, kind, tuple(_REPOSITORY), batch_size, as_of, clock, progress, actor)
+    check_callable(score, "score")
+    check_text(scorer, "scorer")
+    check_text(version, "version")
+    if grade is not None:
+        check_callable(grade, "grade")
     with store.unit_of_work(readonly=True) as reader:
         writer = _Writer(store, batch_size, _count(reader, kind), progress, actor)
         for record in _records(reader, kind, batch_size):

@@ -23,11 +23,28 @@ DAY = 86_400.0
 """Seconds in a day: decay parameters are given in days, ages are measured in seconds."""
 
 
-def _positive(field: str) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        number_field(value, field, positive=True)
+def _half_life_days(value: object) -> float:
+    return number_field(value, "half_life_days", positive=True)
 
-    return check
+
+def _per_days(value: object) -> float:
+    return number_field(value, "per_days", positive=True)
+
+
+def _days(value: object) -> float:
+    return number_field(value, "days", positive=True)
+
+
+def _fraction(value: object) -> float:
+    number = number_field(value, "fraction", positive=True)
+    if number > 1.0:
+        raise ValidationError.single("fraction", value, "must be in (0, 1]")
+    return number
+
+
+def _steps(_instance: object, _attribute: object, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError.single("steps", value, "is not True or False")
 
 
 @attrs.frozen
@@ -49,9 +66,12 @@ class Exponential:
 
     Args:
         half_life_days: Days after which an activity counts half; greater than 0.
+
+    Raises:
+        ValidationError: Naming ``half_life_days`` when it is not a finite number above 0.
     """
 
-    half_life_days: float = attrs.field(converter=float, validator=_positive("half_life_days"))
+    half_life_days: float = attrs.field(converter=_half_life_days)
 
     @property
     def rate(self) -> float:
@@ -78,15 +98,15 @@ class Linear:
         per_days: The length of a period in days; greater than 0.
         fraction: The share lost per period, in (0, 1]; 0.25 means gone after four periods.
         steps: Drop in whole-period steps instead of continuously.
+
+    Raises:
+        ValidationError: Naming ``per_days``, ``fraction`` or ``steps`` when it is not a
+            finite number above 0, a number in (0, 1], or True/False.
     """
 
-    per_days: float = attrs.field(converter=float, validator=_positive("per_days"))
-    fraction: float = attrs.field(default=0.25, converter=float)
-    steps: bool = False
-
-    def __attrs_post_init__(self) -> None:
-        if not 0.0 < self.fraction <= 1.0:
-            raise ValidationError.single("fraction", self.fraction, "must be in (0, 1]")
+    per_days: float = attrs.field(converter=_per_days)
+    fraction: float = attrs.field(default=0.25, converter=_fraction)
+    steps: bool = attrs.field(default=False, validator=_steps)
 
     @property
     def rate(self) -> float:
@@ -117,9 +137,12 @@ class Window:
     Args:
         days: The length of the window in days; greater than 0. An activity exactly
             `days` old still counts.
+
+    Raises:
+        ValidationError: Naming ``days`` when it is not a finite number above 0.
     """
 
-    days: float = attrs.field(converter=float, validator=_positive("days"))
+    days: float = attrs.field(converter=_days)
 
     def factor(self, age: float) -> float:
         """Return 1.0 inside the window and 0.0 after it."""

@@ -9,6 +9,7 @@ and refuses bad input with a `ValidationError` listing every problem.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
@@ -122,6 +123,10 @@ def condition_field(value: object, field: str, known: frozenset[str] | None = No
     return condition
 
 
+_LARGEST_FLOAT = int(sys.float_info.max)
+"""The largest int that float() turns into a finite number (larger ones overflow)."""
+
+
 def number_field(
     value: object, field: str, *, minimum: float | None = None, positive: bool = False
 ) -> float:
@@ -138,6 +143,8 @@ def number_field(
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError.single(field, value, "is not a number")
+    if isinstance(value, int) and abs(value) > _LARGEST_FLOAT:
+        raise ValidationError.single(field, value, "is not a finite number (too large)")
     number = float(value)
     if not math.isfinite(number):
         raise ValidationError.single(field, value, "is not a finite number")

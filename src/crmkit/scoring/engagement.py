@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -51,6 +52,7 @@ from crmkit.scoring.definition_text import (
     condition_field,
     number_field,
 )
+from crmkit.values.arguments import as_items, item_problems
 from crmkit.values.temporal import require_instant
 
 __all__ = [
@@ -88,11 +90,14 @@ def _total_cap(value: object) -> float:
 
 
 def _rules(value: Iterable[EngagementRule]) -> tuple[EngagementRule, ...]:
-    return tuple(value)
+    # Not a collection: kept as given, refused with the other problems after init.
+    items = as_items(value)
+    return value if items is None else items  # type: ignore[return-value]
 
 
-def _caps(value: Mapping[str, float]) -> dict[str, float]:
-    return dict(value)
+def _caps(value: object) -> dict[str, float]:
+    # Not a mapping: kept as given, refused with the other problems after init.
+    return dict(value) if isinstance(value, Mapping) else value  # type: ignore[return-value]
 
 
 def _optional_cap(value: object) -> float | None:
@@ -124,8 +129,24 @@ class ResponseBonus:
         return cls(values["within_hours"], values["points"])
 
 
+def _bonus(value: object) -> ResponseBonus:
+    if isinstance(value, ResponseBonus):
+        return value
+    if isinstance(value, Mapping):
+        return ResponseBonus.from_dict(value)
+    raise ValidationError.single("", value, "is not a ResponseBonus or its dict form")
+
+
 def _bonuses(value: Iterable[ResponseBonus | Mapping[str, Any]]) -> tuple[ResponseBonus, ...]:
-    tiers = [v if isinstance(v, ResponseBonus) else ResponseBonus.from_dict(v) for v in value]
+    items = as_items(value)
+    if items is None:
+        raise ValidationError.single(
+            "response_bonus", value, "is not a collection of response bonus tiers"
+        )
+    problems: list[Problem] = []
+    tiers = load_each(items, "response_bonus", _bonus, problems)
+    if problems:
+        raise ValidationError(problems)
     return tuple(sorted(tiers, key=lambda tier: tier.within_hours))
 
 
@@ -247,8 +268,10 @@ class EngagementModel(DefinitionText):
         version: The version of this definition, stored with every score.
 
     Raises:
-        ValidationError: For repeated rule names, caps on groups no rule uses, or caps
-            that are not greater than 0.
+        ValidationError: Naming ``rules`` when it is not a collection of rules (``rules[i]``
+            for an item that is not an `EngagementRule`), ``group_caps`` when it is not a
+            mapping, and every repeated rule name, cap on a group no rule uses, or cap that
+            is not greater than 0.
     """
 
     WHAT: ClassVar[str] = "engagement model"
@@ -262,10 +285,17 @@ class EngagementModel(DefinitionText):
 
     def __attrs_post_init__(self) -> None:
         problems = []
-        if not self.rules:
+        if not isinstance(self.rules, tuple):
+            problems.append(Problem("rules", self.rules, "is not a collection of rules"))
+        elif not self.rules:
             problems.append(Problem("rules", [], "needs at least one rule"))
-        if not all(isinstance(rule, EngagementRule) for rule in self.rules):
-            problems.append(Problem("rules", self.rules, "holds something that is not a rule"))
+        else:
+            problems.extend(item_problems(self.rules, "rules", EngagementRule))
+        if not isinstance(self.group_caps, dict):
+            problems.append(
+                Problem("group_caps", self.group_caps, "is not a mapping of group to cap")
+            )
+        if problems:
             raise ValidationError(problems)
         names = [rule.name for rule in self.rules]
         repeated = sorted({n for n in names if names.count(n) > 1})
@@ -275,7 +305,12 @@ class EngagementModel(DefinitionText):
         for group, cap in self.group_caps.items():
             if group not in groups:
                 problems.append(Problem(f"group_caps.{group}", cap, "caps a group no rule uses"))
-            elif isinstance(cap, bool) or not isinstance(cap, int | float) or not cap > 0:
+            elif (
+                isinstance(cap, bool)
+                or not isinstance(cap, int | float)
+                or not cap > 0
+                or (isinstance(cap, int) and cap > sys.float_info.max)  # no float() for it
+            ):
                 problems.append(Problem(f"group_caps.{group}", cap, "must be a number > 0"))
         if not self.total_cap > 0:
             problems.append(Problem("total_cap", self.total_cap, "must be greater than 0"))

@@ -31,6 +31,7 @@ from crmkit.scoring.definition_text import (
     condition_field,
     number_field,
 )
+from crmkit.values.arguments import as_items, item_problems
 
 __all__ = ["FitModel", "FitRule", "FitSubject"]
 
@@ -71,7 +72,9 @@ def _max_points(value: object) -> float:
 
 
 def _rules(value: Iterable[FitRule]) -> tuple[FitRule, ...]:
-    return tuple(value)
+    # Not a collection: kept as given, refused with the other problems after init.
+    items = as_items(value)
+    return value if items is None else items  # type: ignore[return-value]
 
 
 @attrs.frozen
@@ -119,7 +122,9 @@ class FitModel(DefinitionText):
         version: The version of this definition, stored with every score.
 
     Raises:
-        ValidationError: For no rules, repeated rule names or a bad `max_points`.
+        ValidationError: Naming ``rules`` when it is not a collection of rules (``rules[i]``
+            for an item that is not a `FitRule`), and for no rules, repeated rule names, a
+            bad `max_points`, or a blank `name` or `version`.
     """
 
     WHAT: ClassVar[str] = "fit model"
@@ -134,16 +139,19 @@ class FitModel(DefinitionText):
 
     def __attrs_post_init__(self) -> None:
         problems = []
-        if not self.rules:
-            problems.append(Problem("rules", [], "needs at least one rule"))
-        if not all(isinstance(rule, FitRule) for rule in self.rules):
-            raise ValidationError([Problem("rules", self.rules, "holds a non-rule")])
-        names = [rule.name for rule in self.rules]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            problems.append(Problem("rules", repeated, "are rule names used more than once"))
         if not isinstance(self.version, str) or not self.version:
             problems.append(Problem("version", self.version, "must be non-blank text"))
+        if not isinstance(self.rules, tuple):
+            problems.append(Problem("rules", self.rules, "is not a collection of rules"))
+        elif not self.rules:
+            problems.append(Problem("rules", [], "needs at least one rule"))
+        elif not (wrong := item_problems(self.rules, "rules", FitRule)):
+            names = [rule.name for rule in self.rules]
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                problems.append(Problem("rules", repeated, "are rule names used more than once"))
+        else:
+            problems.extend(wrong)
         if problems:
             raise ValidationError(problems)
         predicates = tuple(compile_predicate(rule.when) for rule in self.rules)

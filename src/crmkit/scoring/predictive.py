@@ -76,6 +76,7 @@ from crmkit.model.lead import Lead
 from crmkit.pipelines import Pipeline
 from crmkit.scoring.definition_text import DefinitionText, check_keys, number_field
 from crmkit.scoring.quality import QualityReport, brier_score
+from crmkit.values.arguments import as_items
 from crmkit.values.enums import LeadStatus
 from crmkit.values.money import Money
 
@@ -264,7 +265,16 @@ def _bin_label(value: float, edges: tuple[float, ...]) -> str:
 
 
 def _fields(value: Iterable[str]) -> tuple[str, ...]:
-    fields = tuple(value)
+    fields = as_items(value)
+    if fields is None:
+        raise ValidationError.single("fields", value, "is not a collection of field paths")
+    wrong = [
+        Problem(f"fields[{i}]", field, "is not a field path (text)")
+        for i, field in enumerate(fields)
+        if not isinstance(field, str)
+    ]
+    if wrong:
+        raise ValidationError(wrong)
     for field in fields:
         try:
             check_path(field)
@@ -274,9 +284,14 @@ def _fields(value: Iterable[str]) -> tuple[str, ...]:
 
 
 def _bins(value: Mapping[str, Sequence[float]]) -> dict[str, tuple[float, ...]]:
+    if not isinstance(value, Mapping):
+        raise ValidationError.single("bins", value, "is not a mapping of field to bin edges")
     bins = {}
     for field, edges in value.items():
-        numbers = tuple(number_field(e, f"bins.{field}") for e in edges)
+        items = as_items(edges)
+        if items is None:
+            raise ValidationError.single(f"bins.{field}", edges, "is not a list of bin edges")
+        numbers = tuple(number_field(e, f"bins.{field}") for e in items)
         if not numbers or list(numbers) != sorted(set(numbers)):
             raise ValidationError.single(f"bins.{field}", list(edges), "must be rising numbers")
         bins[field] = numbers
@@ -292,6 +307,31 @@ def _blend(value: object) -> float:
     if number > 1.0:
         raise ValidationError.single("blend", value, "must be at most 1")
     return number
+
+
+def _setting_problems(model: WinProbabilityModel) -> list[Problem]:
+    """Return the problems of the settings the converters do not check (types, mostly)."""
+    problems = []
+    if not isinstance(model.use_stage, bool):
+        problems.append(Problem("use_stage", model.use_stage, "is not True or False"))
+    for name, text in (("name", model.name), ("version", model.version)):
+        if not isinstance(text, str) or not text.strip():
+            problems.append(Problem(name, text, "must be non-blank text"))
+    if model.quality is not None and not isinstance(model.quality, QualityReport):
+        problems.append(Problem("quality", model.quality, "is not a QualityReport or None"))
+    for name, mapping, kind in (
+        ("stages", model.stages, StageOrder),
+        ("tables", model._tables, _Table),
+    ):
+        if not isinstance(mapping, Mapping):
+            problems.append(Problem(name, mapping, f"is not a mapping of key to {kind.__name__}"))
+            continue
+        problems.extend(
+            Problem(f"{name}.{key}", value, f"is not a {kind.__name__}")
+            for key, value in mapping.items()
+            if not isinstance(key, str) or not isinstance(value, kind)
+        )
+    return problems
 
 
 def _known_paths(record_type: type, depth: int = 2) -> set[str]:
@@ -351,7 +391,8 @@ def _choose_blend(outcomes: Sequence[bool], raw: Sequence[float], base: float) -
 def _blended(raw: Sequence[float], base: float, blend: float) -> list[float]:
     if blend == 1.0:
         return list(raw)
-    return [base + blend * (p - base) for p in raw]
+    # clamped: rounding must not push a probability past 0 or 1 (brier_score refuses that)
+    return [min(1.0, max(0.0, base + blend * (p - base))) for p in raw]
 
 
 @attrs.define
@@ -376,6 +417,12 @@ class WinProbabilityModel(DefinitionText):
         quality: The quality report of the last `train`, or None.
         blend: The weight of the naive Bayes against the base rate, 0..1 (chosen by
             `train`; see the module docs).
+
+    Raises:
+        ValidationError: Listing every setting that is wrong, each named: ``fields`` when
+            it is not a collection of field paths (``fields[i]`` for one that is not text),
+            ``bins`` when it is not a mapping, a `target` other than deal or lead, unknown
+            field paths (with suggestions), and settings of the wrong type.
     """
 
     WHAT: ClassVar[str] = "win probability model"
@@ -395,7 +442,7 @@ class WinProbabilityModel(DefinitionText):
     _tables: dict[str, _Table] = attrs.field(factory=dict, alias="tables")
 
     def __attrs_post_init__(self) -> None:
-        problems = []
+        problems = _setting_problems(self)
         if self.target not in ("deal", "lead"):
             problems.append(Problem("target", self.target, "is not deal or lead"))
         if not self.fields and not (self.target == "deal" and self.use_stage):
@@ -428,7 +475,7 @@ class WinProbabilityModel(DefinitionText):
                             f"is not one of the fields the model learns from{hint}",
                         )
                     )
-        if self.target == "deal" and not self.stages:
+        if self.target == "deal" and not self.stages and isinstance(self.stages, Mapping):
             problems.append(Problem("stages", {}, "a deal model needs its pipelines' stages"))
         if problems:
             raise ValidationError(problems)

@@ -28,11 +28,12 @@ import enum
 import itertools
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
 from crmkit.conditions import Condition, compile_predicate
+from crmkit.definitions import load_each
 from crmkit.errors import Problem, ValidationError
 from crmkit.model.deal import Deal
 from crmkit.model.lead import Lead
@@ -44,6 +45,7 @@ from crmkit.scoring.definition_text import (
     condition_field,
     number_field,
 )
+from crmkit.values.arguments import as_items
 from crmkit.values.enums import Priority
 from crmkit.values.money import Money
 from crmkit.values.temporal import require_instant
@@ -57,6 +59,9 @@ __all__ = [
     "PriorityPolicy",
     "default_priority_policy",
 ]
+
+
+_T = TypeVar("_T")
 
 
 class PriorityInput(enum.StrEnum):
@@ -301,14 +306,32 @@ def _band_problems(bands: tuple[PriorityBand, ...]) -> list[Problem]:
     return problems
 
 
+def _loaded(values: object, name: str, kind: type[_T], what: str) -> tuple[_T, ...]:
+    """Return the items of `values` (each a `kind` or its dict form), or raise naming each."""
+    items = as_items(values)
+    if items is None:
+        raise ValidationError.single(name, values, f"is not a collection of {what}")
+
+    def load(value: object) -> _T:
+        if isinstance(value, kind):
+            return value
+        if isinstance(value, Mapping):
+            return kind.from_dict(value)  # type: ignore[attr-defined, no-any-return]
+        raise ValidationError.single("", value, f"is not a {kind.__name__} or its dict form")
+
+    problems: list[Problem] = []
+    loaded = load_each(items, name, load, problems)
+    if problems:
+        raise ValidationError(problems)
+    return tuple(loaded)
+
+
 def _factors(values: Iterable[PriorityFactor | Mapping[str, Any]]) -> tuple[PriorityFactor, ...]:
-    return tuple(
-        v if isinstance(v, PriorityFactor) else PriorityFactor.from_dict(v) for v in values
-    )
+    return _loaded(values, "factors", PriorityFactor, "priority factors")
 
 
 def _bands(values: Iterable[PriorityBand | Mapping[str, Any]]) -> tuple[PriorityBand, ...]:
-    return tuple(v if isinstance(v, PriorityBand) else PriorityBand.from_dict(v) for v in values)
+    return _loaded(values, "bands", PriorityBand, "priority bands")
 
 
 @attrs.frozen
@@ -322,7 +345,10 @@ class PriorityPolicy(DefinitionText):
         version: The version of this definition.
 
     Raises:
-        ValidationError: Naming each gap, overlap, empty band or repeated factor name.
+        ValidationError: Naming ``factors`` or ``bands`` when it is not a collection
+            (``factors[i]`` for an item that is neither a `PriorityFactor` nor its dict
+            form, ``bands[i]`` likewise), each gap, overlap, empty band or repeated factor
+            name, and a blank `name` or `version`.
     """
 
     WHAT: ClassVar[str] = "priority policy"
@@ -334,6 +360,9 @@ class PriorityPolicy(DefinitionText):
 
     def __attrs_post_init__(self) -> None:
         problems = _band_problems(self.bands)
+        for name, value in (("name", self.name), ("version", self.version)):
+            if not isinstance(value, str) or not value.strip():
+                problems.append(Problem(name, value, "must be non-blank text"))
         names = [f.name for f in self.factors]
         if not names:
             problems.append(Problem("factors", [], "needs at least one factor"))

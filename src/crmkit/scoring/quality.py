@@ -28,10 +28,16 @@
 from __future__ import annotations
 
 import enum
+import fractions
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+
+from crmkit.errors import Problem, ValidationError
+from crmkit.values.arguments import as_items, check_whole_number
 
 __all__ = [
     "USEFULNESS_BANDS",
@@ -85,17 +91,78 @@ def _band(roc_auc: float, skill: float) -> int:
     return band
 
 
+def _checked(outcomes: object, probabilities: object) -> tuple[list[bool], list[float]]:
+    """Return the outcomes and probabilities as lists, or raise naming what is wrong.
+
+    Outcomes are True/False (1 and 0 too); probabilities are finite numbers from 0 to 1;
+    there is one probability per outcome.
+    """
+    problems: list[Problem] = []
+    checked_outcomes = as_items(outcomes)
+    if checked_outcomes is None:
+        problems.append(Problem("outcomes", outcomes, "is not a collection of True/False"))
+    else:
+        problems.extend(
+            Problem(f"outcomes[{i}]", won, "is not True or False")
+            for i, won in enumerate(checked_outcomes)
+            if not (isinstance(won, bool) or (isinstance(won, int) and won in (0, 1)))
+        )
+    checked = as_items(probabilities)
+    if checked is None:
+        problems.append(Problem("probabilities", probabilities, "is not a collection of numbers"))
+    else:
+        problems.extend(
+            Problem(f"probabilities[{i}]", p, "is not a probability (a number from 0 to 1)")
+            for i, p in enumerate(checked)
+            if not _is_probability(p)
+        )
+    if (
+        not problems
+        and checked_outcomes is not None
+        and checked is not None
+        and len(checked) != len(checked_outcomes)
+    ):
+        problems.append(
+            Problem(
+                "probabilities",
+                f"{len(checked)} probabilities",
+                f"do not match the {len(checked_outcomes)} outcomes one to one",
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    return [bool(won) for won in checked_outcomes or ()], [float(p) for p in checked or ()]
+
+
+def _is_probability(value: object) -> bool:
+    """Whether `value` is a real number from 0 to 1 (not a bool, NaN or an int past floats)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if isinstance(value, numbers.Rational):  # ints and fractions: compared exactly
+        return bool(0 <= value <= 1)  # type: ignore[operator]
+    return 0.0 <= float(value) <= 1.0
+
+
 def roc_auc(outcomes: Sequence[bool], probabilities: Sequence[float]) -> float:
     """Return the ROC AUC (Mann-Whitney U with ties counted half).
 
+    Args:
+        outcomes: Whether each record was won (True/False).
+        probabilities: The probability predicted for each, from 0 to 1, in the same order.
+
     Raises:
-        ValueError: When the outcomes do not hold both classes.
+        ValidationError: Naming ``outcomes`` or ``probabilities`` (``outcomes[i]``,
+            ``probabilities[i]`` for a wrong item) when they are not such collections of
+            the same length, and ``outcomes`` when they do not hold both classes.
     """
-    pairs = sorted(zip(probabilities, outcomes, strict=True))
+    won_list, probability_list = _checked(outcomes, probabilities)
+    pairs = sorted(zip(probability_list, won_list, strict=True))
     positives = sum(1 for _, won in pairs if won)
     negatives = len(pairs) - positives
     if not positives or not negatives:
-        raise ValueError("ROC AUC needs both won and lost outcomes")
+        raise ValidationError.single(
+            "outcomes", f"{positives} won, {negatives} lost", "ROC AUC needs both won and lost"
+        )
     rank_sum, i = 0.0, 0
     while i < len(pairs):
         j = i
@@ -108,13 +175,24 @@ def roc_auc(outcomes: Sequence[bool], probabilities: Sequence[float]) -> float:
 
 
 def brier_score(outcomes: Sequence[bool], probabilities: Sequence[float]) -> float:
-    """Return the mean squared error of the probabilities against the outcomes."""
-    if not outcomes:
-        raise ValueError("a Brier score needs at least one outcome")
+    """Return the mean squared error of the probabilities against the outcomes.
+
+    Args:
+        outcomes: Whether each record was won (True/False).
+        probabilities: The probability predicted for each, from 0 to 1, in the same order.
+
+    Raises:
+        ValidationError: Naming ``outcomes`` or ``probabilities`` (``outcomes[i]``,
+            ``probabilities[i]`` for a wrong item) when they are not such collections of
+            the same length, and ``outcomes`` when there is none.
+    """
+    won_list, probability_list = _checked(outcomes, probabilities)
+    if not won_list:
+        raise ValidationError.single("outcomes", [], "a Brier score needs at least one outcome")
     total = sum(
-        (p - (1.0 if won else 0.0)) ** 2 for won, p in zip(outcomes, probabilities, strict=True)
+        (p - (1.0 if won else 0.0)) ** 2 for won, p in zip(won_list, probability_list, strict=True)
     )
-    return total / len(outcomes)
+    return total / len(won_list)
 
 
 @attrs.frozen
@@ -143,10 +221,25 @@ class CalibrationBin:
 def calibration_table(
     outcomes: Sequence[bool], probabilities: Sequence[float], bins: int = 10
 ) -> tuple[CalibrationBin, ...]:
-    """Return the non-empty bins of a calibration table with `bins` equal-width bins."""
-    grouped: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
-    for won, p in zip(outcomes, probabilities, strict=True):
-        grouped[min(int(p * bins), bins - 1)].append((p, won))
+    """Return the non-empty bins of a calibration table with `bins` equal-width bins.
+
+    Args:
+        outcomes: Whether each record was won (True/False).
+        probabilities: The probability predicted for each, from 0 to 1, in the same order.
+        bins: How many equal-width bins divide 0..1; at least 1.
+
+    Raises:
+        ValidationError: Naming ``outcomes`` or ``probabilities`` (``outcomes[i]``,
+            ``probabilities[i]`` for a wrong item) when they are not such collections of
+            the same length, and ``bins`` when it is not a whole number of at least 1.
+    """
+    won_list, probability_list = _checked(outcomes, probabilities)
+    check_whole_number(bins, "bins", minimum=1)
+    grouped: dict[int, list[tuple[float, bool]]] = {}  # only the bins something falls in
+    for won, p in zip(won_list, probability_list, strict=True):
+        # past 2**53 bins, p * bins as a float is no longer exact (or overflows): use Fraction
+        scaled = p * bins if bins <= 2**53 else fractions.Fraction(p) * bins
+        grouped.setdefault(min(math.floor(scaled), bins - 1), []).append((p, won))
     return tuple(
         CalibrationBin(
             low=i / bins,
@@ -155,8 +248,7 @@ def calibration_table(
             mean_predicted=sum(p for p, _ in items) / len(items),
             observed=sum(1 for _, won in items if won) / len(items),
         )
-        for i, items in enumerate(grouped)
-        if items
+        for i, items in sorted(grouped.items())
     )
 
 

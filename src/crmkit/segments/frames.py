@@ -19,6 +19,7 @@ from crmkit.definitions import MissingExtraError
 from crmkit.errors import ValidationError
 from crmkit.model.rfm import RfmScore
 from crmkit.segments.rfm import rfm_columns
+from crmkit.values.arguments import as_items, check_flag, check_items, require_instance
 
 __all__ = ["ColumnSource", "fetch_columns", "to_pandas", "to_polars"]
 
@@ -61,9 +62,18 @@ def fetch_columns(
         include_archived: With a repository: archived records too.
 
     Raises:
-        ValidationError: When a repository is given an empty list of columns, a segment
-            comes with data already fetched, or a column is unknown.
+        ValidationError: Naming the argument that is wrong: a `source` that is none of the
+            three (``source.<name>`` for a column that is not a list of values, ``source``
+            for columns of different lengths), `columns` that are not a collection of
+            names (``columns[i]`` for one that is not text) or are empty for a repository,
+            a `segment` that is not a Condition or comes with data already fetched, an
+            unknown column.
     """
+    if columns is not None:
+        columns = check_items(columns, "columns", str, "column names")
+    if segment is not None:
+        require_instance(segment, Condition, "segment")
+    check_flag(include_archived, "include_archived")
     if isinstance(source, ColumnSource):
         if columns is not None and not columns:
             raise ValidationError.single("columns", columns, "name the columns to fetch")
@@ -71,15 +81,39 @@ def fetch_columns(
     if segment is not None:
         raise ValidationError.single("segment", str(segment), "applies to a repository only")
     if isinstance(source, Mapping):
-        data = {str(name): list(values) for name, values in source.items()}
+        data = _columns(source)
     else:
-        data = rfm_columns(source)
+        scores = as_items(source)  # once: a generator of scores is read only once
+        if scores is None:
+            raise ValidationError.single(
+                "source",
+                source,
+                "is not a repository (uow.contacts), a mapping of columns or a list of RfmScore",
+            )
+        data = rfm_columns(check_items(scores, "source", RfmScore, "RFM scores"))
     if columns is None:
         return data
     unknown = [name for name in columns if name not in data]
     if unknown:
         raise ValidationError.single("columns", unknown, f"are not among {', '.join(data)}")
     return {name: data[name] for name in columns}
+
+
+def _columns(source: Mapping[Any, Any]) -> dict[str, list[Any]]:
+    """Return columns given as a mapping as lists, checking each is a list of one length."""
+    data = {}
+    for name, values in source.items():
+        items = as_items(values)
+        if items is None:
+            raise ValidationError.single(f"source.{name}", values, "is not a list of values")
+        data[str(name)] = list(items)
+    lengths = {name: len(values) for name, values in data.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name}: {n}" for name, n in lengths.items())
+        raise ValidationError.single(
+            "source", shown, "holds columns of different lengths (each needs one per record)"
+        )
+    return data
 
 
 def to_pandas(
@@ -96,6 +130,7 @@ def to_pandas(
 
     Raises:
         MissingExtraError: When pandas is not installed (``pip install 'crmkit[pandas]'``).
+        ValidationError: As `fetch_columns`.
     """
     pandas = _import("pandas")
     data = fetch_columns(source, columns, segment, include_archived=include_archived)
@@ -116,10 +151,30 @@ def to_polars(
 
     Raises:
         MissingExtraError: When polars is not installed (``pip install 'crmkit[polars]'``).
+        ValidationError: As `fetch_columns`, and naming a column whose values polars cannot
+            hold in one typed column (mixed kinds, integers too large, lone surrogates).
     """
     polars = _import("polars")
     data = fetch_columns(source, columns, segment, include_archived=include_archived)
-    return polars.DataFrame({name: _arrow_friendly(values) for name, values in data.items()})
+    return polars.DataFrame([_series(polars, name, values) for name, values in data.items()])
+
+
+def _series(polars: Any, name: str, values: list[Any]) -> Any:
+    """Return one column as a polars Series, or name the column polars cannot hold.
+
+    A polars column has one type: values of several kinds (schema-less custom fields may
+    hold a number for one record and text for another), integers too large for its integer
+    types and text with lone surrogates are refused by polars itself; its refusal is
+    reported for the column, with its message (`to_pandas` keeps such values as objects).
+    """
+    refusals = (TypeError, ValueError, OverflowError, polars.exceptions.PolarsError)
+    try:
+        return polars.Series(name, _arrow_friendly(values))
+    except refusals as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValidationError.single(
+            name, values, f"cannot be a polars column ({reason}); to_pandas keeps such values"
+        ) from None
 
 
 def _arrow_friendly(values: list[Any]) -> list[Any]:

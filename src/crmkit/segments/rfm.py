@@ -16,6 +16,7 @@ from typing import Any
 
 from crmkit.model.rfm import RfmGroup, RfmScore, rfm_quantile, rfm_recency_score
 from crmkit.storage.protocol import UnitOfWork
+from crmkit.values.arguments import check_items, require_attributes
 
 __all__ = [
     "RfmGroup",
@@ -53,23 +54,37 @@ def rfm(
         One `RfmScore` per customer, in id order.
 
     Raises:
-        ValidationError: For an unknown currency or `by`, or a naive `as_of`.
+        ValidationError: Naming ``uow`` when it is not a unit of work, and for an unknown
+            currency or `by`, or a naive `as_of`.
     """
+    require_attributes(uow, "uow", ("orders",), "a UnitOfWork (store.unit_of_work() opens one)")
     return uow.orders.rfm(currency=currency, as_of=as_of, by=by)
 
 
 def rfm_groups(scores: Iterable[RfmScore]) -> dict[RfmGroup, list[uuid.UUID]]:
-    """Return the customers of each group (every group present, in id order)."""
+    """Return the customers of each group (every group present, in id order).
+
+    Raises:
+        ValidationError: Naming ``scores`` when it is not a collection of `RfmScore`
+            (``scores[i]`` for an item that is not one).
+    """
+    checked = check_items(scores, "scores", RfmScore, "RFM scores")
     groups: dict[RfmGroup, list[uuid.UUID]] = {group: [] for group in RfmGroup}
-    for score in sorted(scores, key=lambda s: s.record_id):
+    for score in sorted(checked, key=lambda s: s.record_id):
         groups[score.group].append(score.record_id)
     return groups
 
 
 def rfm_columns(scores: Iterable[RfmScore]) -> dict[str, list[Any]]:
-    """Return scores as columns (``record_id``, ..., ``group`` as its text), for DataFrames."""
+    """Return scores as columns (``record_id``, ..., ``group`` as its text), for DataFrames.
+
+    Raises:
+        ValidationError: Naming ``scores`` when it is not a collection of `RfmScore`
+            (``scores[i]`` for an item that is not one).
+    """
+    checked = check_items(scores, "scores", RfmScore, "RFM scores")
     columns: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
-    for score in scores:
+    for score in checked:
         for name in _COLUMNS:
             value = getattr(score, name)
             columns[name].append(value.value if name == "group" else value)

@@ -12,6 +12,7 @@ import pendulum
 
 from crmkit.clock import to_utc
 from crmkit.errors import ValidationError
+from crmkit.values.arguments import require_instance
 
 __all__ = [
     "parse_day",
@@ -38,7 +39,7 @@ def parse_instant(value: object, field: str) -> dt.datetime:
             raise ValidationError.single(
                 field, value, "is a naive datetime: give a time zone (crmkit stores UTC)"
             )
-        return to_utc(value)
+        return _in_utc(value, field)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -51,8 +52,21 @@ def parse_instant(value: object, field: str) -> dt.datetime:
             raise ValidationError.single(
                 field, value, "has no UTC offset: add one, e.g. '+02:00' or 'Z'"
             )
-        return to_utc(parsed)
+        return _in_utc(parsed, field)
     raise ValidationError.single(field, value, "is not a date-time")
+
+
+def _in_utc(value: dt.datetime, field: str) -> dt.datetime:
+    """Return an aware datetime in UTC; refuse one whose UTC time is outside years 1 to 9999."""
+    offset = value.utcoffset() or dt.timedelta(0)
+    naive = value.replace(tzinfo=None)
+    if (offset > dt.timedelta(0) and naive < dt.datetime.min + offset) or (
+        offset < dt.timedelta(0) and naive > dt.datetime.max + offset
+    ):
+        raise ValidationError.single(
+            field, value, "is out of range: in UTC it falls before year 1 or after year 9999"
+        )
+    return to_utc(value)
 
 
 def require_instant(value: object, field: str) -> dt.datetime:
@@ -68,16 +82,6 @@ def require_instant(value: object, field: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise ValidationError.single(field, value, "is not a datetime (give an aware datetime)")
     return parse_instant(value, field)
-
-
-def require_instance(value: object, kind: type, field: str) -> None:
-    """Refuse an argument that is not a `kind` (a `Deal`, a `Lead`) with a typed error.
-
-    Raises:
-        ValidationError: Naming `field` and the class expected.
-    """
-    if not isinstance(value, kind):
-        raise ValidationError.single(field, value, f"is not a {kind.__name__}")
 
 
 def _has_explicit_offset(text: str) -> bool:
