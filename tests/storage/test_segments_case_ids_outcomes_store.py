@@ -198,3 +198,33 @@ def test_outcomes_count_deals_from_contacts_on_every_adapter(adapter):
     assert _names(store, "contacts", parse("at least 1 deals where is won")) == ["Ada"]
     assert _names(store, "contacts", parse("no deals where is open")) == ["Ada", "Cy"]
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('stage = "Closed Won"', ["sales-won"]),  # the label of sales' closed_won
+        ('stage = "closed won"', ["sales-won"]),  # labels ignore the case of A-Z
+        ('stage = "closed_won"', ["sales-won", "support-closed_won"]),  # a key stays a key
+        ('stage = "Not a win here"', ["support-closed_won"]),
+        ('stage in ("Renewed", "Signed", "proposal")', ["renewal-won", "sales-open", "support-won"]),
+        (
+            'stage != "Closed Won"',
+            sorted(n for n, *_ in OUTCOME_DEALS if n != "sales-won"),
+        ),
+        (
+            'stage not in ("Churned", "Closed Lost")',
+            sorted(n for n, *_ in OUTCOME_DEALS if n not in ("renewal-lost", "sales-lost")),
+        ),
+        ('stage = "Nowhere"', []),  # neither a key nor a label: no deal
+    ],
+)
+def test_stages_can_be_named_by_label_on_every_adapter(adapter, text, expected):
+    """A stage's label (as people see the pipeline) finds the deals in that stage."""
+    store = _store_with_support(adapter)
+    with store.unit_of_work() as uow:
+        uow.deals.add_many(
+            [Deal.create(name=n, pipeline=p, stage=s, clock=CLOCK) for n, p, s in OUTCOME_DEALS]
+        )
+    assert _names(store, "deals", parse(text)) == expected
+    store.close()

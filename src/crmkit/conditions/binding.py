@@ -49,6 +49,7 @@ from crmkit.conditions.outcomes import (
     PipelineStages,
     check_pipelines,
     outcome_condition,
+    stage_labels,
 )
 from crmkit.conditions.related import Related, RelatedCount
 from crmkit.conditions.text import fold_ascii
@@ -489,6 +490,10 @@ class _Binder:
                 spec = field_spec(kind, f"custom.{path}", schema)
         if spec is None:
             raise self._unknown_field(path, kind, schema)
+        if spec.path == "stage" and "pipeline" in _core_fields(kind):
+            named = stage_labels(node, self.pipelines)  # "Closed Won" → its stage keys
+            if named is not node:
+                return self.bind(named, kind)
         checked = self.check(attrs.evolve(node, field=spec.path), spec)
         self.specs[(kind, spec.path)] = spec
         if spec.source == "fact":

@@ -20,17 +20,19 @@ from typing import Any, ClassVar, Protocol
 
 import attrs
 
+from crmkit.conditions.text import fold_text
 from crmkit.conditions.tree import (
     And,
     Compare,
     Condition,
     In,
+    Not,
     Or,
     register_dict_form,
 )
 from crmkit.errors import SegmentError
 
-__all__ = ["OUTCOMES", "DealOutcome", "PipelineStages", "outcome_condition"]
+__all__ = ["OUTCOMES", "DealOutcome", "PipelineStages", "outcome_condition", "stage_labels"]
 
 OUTCOMES = ("open", "won", "lost")
 """What `DealOutcome` can test, in the words of the text form (``is open``)."""
@@ -162,3 +164,44 @@ def _stage_keys(key: object, pipeline: object, outcome: str) -> list[str]:
     if not all(isinstance(k, str) for k in keys):
         raise SegmentError(f"pipelines[{key!r}] has a stage whose key is not text")
     return keys
+
+
+def stage_labels(node: Condition, pipelines: Mapping[str, PipelineStages] | None) -> Condition:
+    """Return `node` with stages named by label turned into the stage keys they label.
+
+    ``stage = "Closed Won"`` reads as a person sees the pipeline; with the store's pipelines
+    it becomes ``(pipeline == "sales" and stage == "closed_won")`` (one term per pipeline
+    that has a stage so labelled). A value that is some pipeline's stage key stays a key,
+    and a value that is neither stays as written (it matches no deal). Labels match
+    ignoring the case of A-Z. Applies to ``=``, ``!=``, ``in`` and ``not in`` on
+    ``stage``; anything else, or no pipelines, returns `node` unchanged.
+    """
+    if not pipelines or not isinstance(node, Compare | In) or node.field != "stage":
+        return node
+    if isinstance(node, Compare) and node.operator not in ("==", "!="):
+        return node
+    values = [node.value] if isinstance(node, Compare) else list(node.values)
+    keys: set[str] = set()
+    labelled: dict[str, list[tuple[str, str]]] = {}
+    for key in sorted(k for k in pipelines if isinstance(k, str)):
+        for stage in getattr(pipelines[key], "stages", ()):
+            keys.add(stage.key)
+            labelled.setdefault(fold_text(str(stage.label)), []).append((key, stage.key))
+    plain: list[object] = []
+    terms: list[Condition] = []
+    for value in values:
+        found = labelled.get(fold_text(value)) if isinstance(value, str) else None
+        if isinstance(value, str) and value not in keys and found:
+            terms.extend(
+                And([Compare("pipeline", "==", pipeline), Compare("stage", "==", stage)])
+                for pipeline, stage in found
+            )
+        else:
+            plain.append(value)
+    if not terms:
+        return node
+    if plain:
+        terms.insert(0, Compare("stage", "==", plain[0]) if len(plain) == 1 else In("stage", plain))
+    either = terms[0] if len(terms) == 1 else Or(terms)
+    negated = node.operator == "!=" if isinstance(node, Compare) else node.negated
+    return Not(either) if negated else either
