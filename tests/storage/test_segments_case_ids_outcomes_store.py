@@ -207,7 +207,10 @@ def test_outcomes_count_deals_from_contacts_on_every_adapter(adapter):
         ('stage = "closed won"', ["sales-won"]),  # labels ignore the case of A-Z
         ('stage = "closed_won"', ["sales-won", "support-closed_won"]),  # a key stays a key
         ('stage = "Not a win here"', ["support-closed_won"]),
-        ('stage in ("Renewed", "Signed", "proposal")', ["renewal-won", "sales-open", "support-won"]),
+        (
+            'stage in ("Renewed", "Signed", "proposal")',
+            ["renewal-won", "sales-open", "support-won"],
+        ),
         (
             'stage != "Closed Won"',
             sorted(n for n, *_ in OUTCOME_DEALS if n != "sales-won"),
