@@ -7,7 +7,8 @@ database on SQLite and PostgreSQL and as one compiled predicate in memory; `matc
 
 For data scientists: `rfm` scores customers by recency, frequency and monetary value
 (inside the database), and `to_pandas` / `to_polars` hand a segment's members over with
-chosen columns (the ``pandas`` / ``polars`` extras).
+chosen columns (the ``pandas`` / ``polars`` extras); `stage_stay_columns` gives deals'
+stage histories as a long table (one row per stay).
 """
 
 from crmkit.conditions.binding import Binding, bind
@@ -17,6 +18,7 @@ from crmkit.segments.frames import fetch_columns, to_pandas, to_polars
 from crmkit.segments.matching import matcher, select
 from crmkit.segments.parser import parse
 from crmkit.segments.rfm import RfmGroup, RfmScore, rfm, rfm_columns, rfm_groups, rfm_quantile
+from crmkit.segments.stage_stays import stage_stay_columns
 from crmkit.storage.protocol import MembershipDiff, SavedSegment, SegmentBook
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "rfm_groups",
     "rfm_quantile",
     "select",
+    "stage_stay_columns",
     "to_pandas",
     "to_polars",
 ]
