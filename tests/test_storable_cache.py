@@ -38,3 +38,30 @@ def test_the_mark_goes_with_the_entity():
     from crmkit.model import entity as module
 
     assert address not in module._STORABLE
+
+
+def test_an_opened_and_a_moved_deal_are_trusted_but_not_a_move_by_a_nul_mover():
+    """`Deal.create` and `Pipeline.move` vouch for what they made from checked values."""
+    from crmkit import Deal, default_sales_pipeline
+
+    opened = Deal.create(name="Acme", pipeline="sales", stage="prospecting")
+    assert checked_storable(opened)
+    pipeline = default_sales_pipeline()
+    moved = pipeline.move(opened, "discovery", by="sam", note="call went well").deal
+    assert checked_storable(moved)
+    sneaky = pipeline.move(opened, "discovery", by="s\x00m").deal
+    assert not checked_storable(sneaky)
+    assert not checked_storable(pipeline.move(attrs.evolve(opened), "discovery").deal)
+    with crmkit.open_store("memory://") as store:
+        with pytest.raises(ValidationError) as caught, store.unit_of_work() as uow:
+            uow.deals.add(sneaky)
+        assert caught.value.fields == ("stage_history[1].moved_by",)
+
+
+def test_a_forgotten_entry_is_gone_from_both_tables():
+    made = Contact.create(first_name="Ada")
+    del made
+    gc.collect()
+    from crmkit.model import entity as module
+
+    assert all(key in module._STORABLE for key in module._KEYS.values())

@@ -12,7 +12,7 @@ import attrs
 from crmkit.clock import Clock
 from crmkit.errors import Problem, ValidationError
 from crmkit.model.custom_fields import CustomFieldSchema
-from crmkit.model.entity import Entity
+from crmkit.model.entity import Entity, carry_storable
 from crmkit.model.fields import (
     ProblemCollector,
     fold_money,
@@ -217,7 +217,9 @@ class Deal(Entity):
             amount=deal.amount,
             expected_close=deal.expected_close,
         )
-        return attrs.evolve(deal, stage_history=(first,))
+        opened = attrs.evolve(deal, stage_history=(first,))
+        carry_storable(deal, opened)  # its first stay holds the deal's own checked values
+        return opened
 
     @classmethod
     def _coerce(

@@ -25,7 +25,7 @@ from crmkit.model.frozen_map import FrozenMap
 from crmkit.values.storable import storable_problems
 from crmkit.values.temporal import parse_instant
 
-__all__ = ["Entity", "checked_storable"]
+__all__ = ["Entity", "carry_storable", "checked_storable"]
 
 _NO_IDS: FrozenMap[str, str] = FrozenMap()
 _NO_CUSTOM: CustomFields = FrozenMap()
@@ -213,15 +213,41 @@ def _custom(
 
 # The entities `create` and `changed` checked as storable, by identity while they live: a
 # store need not walk them again (an entity made around them, with attrs.evolve, it walks).
+# Each entry's weak reference removes the entry when its entity is collected.
 _STORABLE: dict[int, weakref.ref[Entity]] = {}
+_KEYS: dict[weakref.ref[Entity], int] = {}
+
+
+def _forget(ref: weakref.ref[Entity]) -> None:
+    key = _KEYS.pop(ref, None)
+    if key is not None and _STORABLE.get(key) is ref:
+        del _STORABLE[key]
 
 
 def _remember_storable(entity: Entity) -> None:
     key = id(entity)
-    _STORABLE[key] = weakref.ref(entity, lambda _gone: _STORABLE.pop(key, None))
+    ref = weakref.ref(entity, _forget)
+    _STORABLE[key] = ref
+    _KEYS[ref] = key
 
 
 def checked_storable(entity: Entity) -> bool:
     """Say whether `create` or `changed` made this very entity (so it is storable already)."""
     ref = _STORABLE.get(id(entity))
     return ref is not None and ref() is entity
+
+
+def carry_storable(source: Entity, made: Entity, *texts: str | None) -> None:
+    """Remember `made`, a copy of `source` with `texts` added, as storable when both are.
+
+    For copies made around `changed` (a pipeline move adds a stay with its mover and note):
+    when `source` was checked and each added text is storable, so is `made`, and a store
+    need not walk it again.
+    """
+    ref = _STORABLE.get(id(source))
+    if ref is None or ref() is not source:
+        return
+    for text in texts:
+        if text is not None and storable_problems(text, ""):
+            return
+    _remember_storable(made)

@@ -26,6 +26,7 @@ from crmkit.conditions import compile_predicate
 from crmkit.definitions import dump_json, dump_toml, load_each, load_json, load_toml
 from crmkit.errors import Problem, TransitionError, ValidationError
 from crmkit.model.deal import Deal, StageStay
+from crmkit.model.entity import carry_storable
 from crmkit.model.fast_records import builder, evolver
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.pipelines.events import Moved, StageChanged
@@ -416,6 +417,7 @@ class Pipeline:
         else:
             history = (stay,)
         moved = _moved(deal, target.key, history, now if target.won or target.lost else None, now)
+        carry_storable(deal, moved, by, note)  # a store need not walk the moved deal again
         # Fields in class order: deal_id, pipeline, from_stage, to_stage, at, by, note,
         # amount, probability, from_pipeline.
         event = _new_event(
