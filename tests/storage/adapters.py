@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import itertools
 from collections.abc import Callable
@@ -13,6 +14,10 @@ from crmkit.clock import FixedClock
 from crmkit.storage.protocol import Store
 
 HAS_POSTGRES_ADAPTER = importlib.util.find_spec("crmkit.storage.postgres") is not None
+
+
+T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+"""When the shared ``clock`` fixture (conftest.py) starts; a module may define its own clock."""
 
 
 def with_schema(dsn: str, schema: str) -> str:

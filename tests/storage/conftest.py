@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from .adapters import HAS_POSTGRES_ADAPTER, Adapter, drop_schemas, sqlite_urls, with_schema
+from crmkit import FixedClock
+from crmkit.storage.protocol import Store
+
+from .adapters import HAS_POSTGRES_ADAPTER, T0, Adapter, drop_schemas, sqlite_urls, with_schema
 
 ADAPTER_PARAMS = [
     pytest.param("memory", id="memory"),
@@ -42,3 +45,16 @@ def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Adapter]
             yield Adapter("postgres", new_url, keeps_data=True)
         finally:
             drop_schemas(dsn, schemas)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock standing at `T0` (a test moves it with ``clock.advance``)."""
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def store(adapter: Adapter, clock: FixedClock) -> Iterator[Store]:
+    """A fresh store of the adapter under test, on `clock`; closed afterwards."""
+    with adapter.make(clock) as store:
+        yield store

@@ -10,7 +10,6 @@ import pytest
 from crmkit import (
     ConcurrencyError,
     Deal,
-    FixedClock,
     Money,
     TransitionError,
     ValidationError,
@@ -18,18 +17,7 @@ from crmkit import (
 )
 from crmkit.pipelines import default_renewal_pipeline
 
-T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def store(adapter, clock):
-    with adapter.make(clock) as store:
-        yield store
+from .adapters import T0
 
 
 @pytest.fixture

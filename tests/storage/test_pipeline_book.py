@@ -4,8 +4,6 @@ dropped. On every adapter."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import attrs
 import pytest
 
@@ -20,18 +18,7 @@ from crmkit import (
 from crmkit.pipelines import default_renewal_pipeline
 from crmkit.storage.pipeline_book import pipeline_record_id
 
-T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def store(adapter, clock):
-    with adapter.make(clock) as store:
-        yield store
+from .adapters import T0
 
 
 def support(*stage_keys: str) -> Pipeline:

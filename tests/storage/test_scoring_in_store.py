@@ -12,7 +12,6 @@ from crmkit import (
     Company,
     Contact,
     Deal,
-    FixedClock,
     Money,
     NotFoundError,
     ValidationError,
@@ -29,18 +28,7 @@ from crmkit.scoring import (
 from crmkit.segments import parse
 from crmkit.storage.protocol import StoredScore
 
-T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def store(adapter, clock):
-    with adapter.make(clock) as store:
-        yield store
+from .adapters import T0
 
 
 def activity(kind: str, outcome: str, who: Contact, *, days_ago: int) -> Activity:

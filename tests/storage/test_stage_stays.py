@@ -7,22 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from crmkit import Deal, FixedClock, Money, ValidationError, default_sales_pipeline
+from crmkit import Deal, Money, ValidationError, default_sales_pipeline
 from crmkit.segments import parse, stage_stay_columns, to_pandas
 from crmkit.segments.stage_stays import STAY_COLUMNS
 
-T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def store(adapter, clock):
-    with adapter.make(clock) as store:
-        yield store
+from .adapters import T0
 
 
 @pytest.fixture
