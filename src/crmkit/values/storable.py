@@ -187,7 +187,6 @@ def check_storable(value: object, field: str) -> None:
 
 
 _ATOMS = (bool, enum.Enum, dt.date, dt.datetime, uuid.UUID, type(None))
-_ATOM_TYPES = frozenset({bool, dt.date, dt.datetime, uuid.UUID, type(None)})
 
 
 _NAMES: dict[type, tuple[tuple[str, ...], bool]] = {}
@@ -202,28 +201,65 @@ def _attribute_names(cls: type) -> tuple[tuple[str, ...], bool]:
     return found
 
 
+# What `_fine` does with a value, by its exact type (decided once per type).
+_ATOM, _TEXT, _INT, _DECIMAL, _FLOAT, _ITEMS, _MAPPING, _ATTRS, _OTHER = range(9)
+_CATEGORY: dict[type, int] = {}
+
+
+def _category(tp: type) -> int:
+    found = _CATEGORY.get(tp)
+    if found is None:
+        if tp is str:
+            found = _TEXT
+        elif issubclass(tp, _ATOMS):  # bool and enums before int and str
+            found = _ATOM
+        elif tp is int:
+            found = _INT
+        elif tp is Decimal:
+            found = _DECIMAL
+        elif tp is float:
+            found = _FLOAT
+        elif tp is tuple or tp is frozenset or tp is list or tp is set:
+            found = _ITEMS
+        elif issubclass(tp, Mapping):
+            found = _MAPPING
+        elif attrs.has(tp):
+            found = _ATTRS
+        else:
+            found = _OTHER
+        _CATEGORY[tp] = found
+    return found
+
+
 def _fine(value: object) -> bool:
     """Whether every part of `value` is storable (the fast path of `storable_problems`)."""
-    tp = type(value)
-    if tp is str:
+    kind = _CATEGORY.get(type(value))
+    if kind is None:
+        kind = _category(type(value))
+    if kind == _ATOM:
+        return True
+    if kind == _TEXT:
         text = cast(str, value)
         return "\x00" not in text if text.isascii() else _text_reason(text) is None
-    if tp in _ATOM_TYPES:
-        return True
-    if tp is int:
+    if kind == _INT:
         return MIN_INTEGER <= value <= MAX_INTEGER  # type: ignore[operator]
-    if tp is tuple or tp is frozenset or tp is list or tp is set:
-        return all(_fine(item) for item in value)  # type: ignore[attr-defined]
-    if isinstance(value, Mapping):
-        return all(_fine(key) and _fine(item) for key, item in value.items())
-    if attrs.has(tp):
-        for name in _attribute_names(tp)[0]:
+    if kind == _ATTRS:
+        category = _CATEGORY.get
+        for name in _attribute_names(type(value))[0]:
             part = getattr(value, name)
-            if type(part) in _ATOM_TYPES:
+            if category(type(part)) == _ATOM:
                 continue
             if not _fine(part):
                 return False
         return True
+    if kind == _ITEMS:
+        return all(_fine(item) for item in value)  # type: ignore[attr-defined]
+    if kind == _MAPPING:
+        return all(_fine(key) and _fine(item) for key, item in value.items())  # type: ignore[attr-defined]
+    if kind == _DECIMAL:
+        return _decimal_reason(value) is None  # type: ignore[arg-type]
+    if kind == _FLOAT:
+        return _float_reason(value) is None  # type: ignore[arg-type]
     problems: list[Problem] = []
     _walk(value, "", problems)
     return not problems

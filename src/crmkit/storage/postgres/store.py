@@ -186,6 +186,21 @@ class _PostgresBackend(SqlBackend):
         ).fetchall()
         return {row[0] for row in rows}
 
+    def kinds_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Return the kind holding each of `ids` that is stored, in one query.
+
+        The ids go as one array parameter: a statement with a thousand placeholders costs
+        psycopg ~9 ms to parse per batch, more than the look-up itself.
+        """
+        if not ids:
+            return {}
+        rows = self._execute(
+            "SELECT r.id, r.kind FROM unnest(%s::uuid[]) AS wanted (id)"
+            " JOIN record_ids r ON r.id = wanted.id",
+            [list(ids)],
+        ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
     def referrers(self, kind: Kind, entity_id: uuid.UUID, limit: int) -> list[str]:
         """Lock the record ``FOR UPDATE``, then describe the records referring to it.
 
