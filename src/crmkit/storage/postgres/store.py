@@ -186,6 +186,17 @@ class _PostgresBackend(SqlBackend):
         ).fetchall()
         return {row[0] for row in rows}
 
+    def _register_ids(self, kind: Kind, entities: Sequence[Entity]) -> None:
+        """Write the ``record_ids`` rows in one statement, the ids as one array parameter.
+
+        Cheaper than COPY here: two values a row, and no Python work per row.
+        """
+        if entities:
+            self._execute(
+                "INSERT INTO record_ids (id, kind) SELECT unnest(%s::uuid[]), %s",
+                [[e.id for e in entities], kind.name],
+            )
+
     def kinds_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
         """Return the kind holding each of `ids` that is stored, in one query.
 

@@ -178,10 +178,14 @@ class SqlBackend:
         record of any kind holds already (`kinds_of` lets callers say so politely first).
         """
         codec = self.codecs[kind.name]
-        uid, name = self._enc["uuid"], kind.name
-        self._insert("record_ids", ("id", "kind"), [(uid(e.id), name) for e in entities])
+        self._register_ids(kind, entities)
         self._insert(kind.table, codec.names, [codec.encode(e) for e in entities])
         self._write_side_rows(kind, entities)
+
+    def _register_ids(self, kind: Kind, entities: Sequence[Entity]) -> None:
+        """Write each new record's ``record_ids`` row (its id and kind)."""
+        uid, name = self._enc["uuid"], kind.name
+        self._insert("record_ids", ("id", "kind"), [(uid(e.id), name) for e in entities])
 
     def _write_side_rows(self, kind: Kind, entities: Sequence[Entity]) -> None:
         uid = self._enc["uuid"]
