@@ -67,6 +67,24 @@ class PipelineBook:
         """
         return self._stored(key, "pipeline").pipeline
 
+    def current(self, pipeline: Pipeline, instead: str) -> Pipeline:
+        """Return the stored definition of `pipeline`, which a caller handed in.
+
+        Raises:
+            ValidationError: Naming ``pipeline`` when the store knows no pipeline with its
+                key, or its definition differs from the stored one (`instead` says what
+                the caller may do rather than save it).
+        """
+        known = self.get(pipeline.key)
+        if pipeline.to_dict() != known.to_dict():
+            raise ValidationError.single(
+                "pipeline",
+                pipeline.key,
+                "differs from the store's definition: save it first with "
+                f"uow.pipelines.save(pipeline), or {instead}",
+            )
+        return known
+
     def version(self, key: str) -> int:
         """Return the stored version of a pipeline (0 for a built-in one never saved).
 

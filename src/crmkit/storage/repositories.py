@@ -509,8 +509,9 @@ class DealRepository(EntityRepository[Deal]):
             ConcurrencyError: When the deal changed since it was read.
         """
         self._check_entity(deal)
-        known = self._uow.pipelines.get(deal.pipeline)
-        if pipeline is not None:
+        if pipeline is None:
+            pipeline = self._uow.pipelines.get(deal.pipeline)
+        else:
             if not isinstance(pipeline, Pipeline):
                 raise ValidationError.single(
                     "pipeline", type(pipeline).__name__, "is not a Pipeline"
@@ -519,14 +520,7 @@ class DealRepository(EntityRepository[Deal]):
                 raise ValidationError.single(
                     "pipeline", pipeline.key, f"is not the deal's pipeline ({deal.pipeline!r})"
                 )
-            if pipeline.to_dict() != known.to_dict():
-                raise ValidationError.single(
-                    "pipeline",
-                    pipeline.key,
-                    "differs from the store's definition: save it first with "
-                    "uow.pipelines.save(pipeline), or leave pipeline= out",
-                )
-        pipeline = known
+            pipeline = self._uow.pipelines.current(pipeline, "leave pipeline= out")
         by = by if by is not None else self._uow.actor
         moved = pipeline.move(deal, to, by=by, note=note, clock=self._uow.clock, **changes)
         with self._uow.savepoint():
@@ -570,15 +564,11 @@ class LeadRepository(EntityRepository[Lead]):
             ConcurrencyError: When the lead changed since it was read.
         """
         self._check_entity(lead)
-        key = pipeline.key if isinstance(pipeline, Pipeline) else pipeline
-        known = self._uow.pipelines.get(key)
-        if isinstance(pipeline, Pipeline) and pipeline.to_dict() != known.to_dict():
-            raise ValidationError.single(
-                "pipeline",
-                key,
-                "differs from the store's definition: save it first with "
-                "uow.pipelines.save(pipeline), or pass its key",
-            )
+        known = (
+            self._uow.pipelines.current(pipeline, "pass its key")
+            if isinstance(pipeline, Pipeline)
+            else self._uow.pipelines.get(pipeline)
+        )
         return convert_lead(
             self._uow,
             lead,
