@@ -28,6 +28,7 @@ from crmkit.scoring.engagement import EngagementModel
 from crmkit.scoring.fit import FitModel
 from crmkit.scoring.priority import PriorityAssessment, PriorityPolicy, default_priority_policy
 from crmkit.storage.protocol import UnitOfWork
+from crmkit.values.arguments import require_attributes
 from crmkit.values.temporal import require_instant
 
 __all__ = ["assess_in_store", "score_record"]
@@ -47,8 +48,12 @@ def _as_of(uow: UnitOfWork, as_of: object) -> dt.datetime:
 
 
 def _check_uow(uow: object) -> UnitOfWork:
-    if not all(hasattr(uow, name) for name in ("scores", "pipelines", "activities", "clock")):
-        raise ValidationError.single("uow", type(uow).__name__, "is not a unit of work")
+    require_attributes(
+        uow,
+        "uow",
+        ("scores", "pipelines", "activities", "clock"),
+        "a UnitOfWork (store.unit_of_work() opens one)",
+    )
     return uow  # type: ignore[return-value]
 
 
