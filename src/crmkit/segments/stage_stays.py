@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from crmkit.conditions.tree import Condition
 from crmkit.errors import ValidationError
 from crmkit.model.deal import Deal
-from crmkit.values.arguments import as_items, check_flag, require_instance
+from crmkit.values.arguments import check_flag, check_items, require_instance
 
 __all__ = ["STAY_COLUMNS", "DealSource", "stage_stay_columns"]
 
@@ -82,16 +82,9 @@ def stage_stay_columns(
             else source.find(segment, include_archived=include_archived)
         )
     else:
-        held = as_items(source)
-        if held is None:
-            raise ValidationError.single(
-                "source", type(source).__name__, "is not uow.deals or a list of deals"
-            )
+        held = check_items(source, "source", Deal, "deals (or uow.deals)")
         if segment is not None:
             raise ValidationError.single("segment", str(segment), "applies to uow.deals only")
-        bad = [i for i, deal in enumerate(held) if not isinstance(deal, Deal)]
-        if bad:
-            raise ValidationError.single(f"source[{bad[0]}]", held[bad[0]], "is not a Deal")
         deals = sorted(held, key=lambda deal: deal.id)
     columns: dict[str, list[Any]] = {name: [] for name in STAY_COLUMNS}
     for deal in deals:
