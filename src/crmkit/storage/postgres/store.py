@@ -39,7 +39,7 @@ import itertools
 import threading
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -50,7 +50,7 @@ from psycopg_pool import ConnectionPool
 from crmkit.clock import Clock, resolve_clock
 from crmkit.errors import SchemaVersionError, StorageError, StoreOpenError
 from crmkit.model.entity import Entity
-from crmkit.model.registry import KINDS, Kind
+from crmkit.model.registry import KINDS, Kind, derived
 from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
 from crmkit.storage.open import redact_url
 from crmkit.storage.postgres.dialect import PostgresDialect, load_json
@@ -75,11 +75,11 @@ _OUTBOX_LOCK = 1
 _cursor_names = itertools.count(1)
 
 
-def _fact_lock() -> tuple[str, int]:
+def _fact_lock_statement() -> dict[str, tuple[str, int]]:
     """The statement locking the records facts belong to, and how many id arrays it takes.
 
-    Facts belong to every kind that a kind feeding facts refers to; derived from the
-    registry when called, so a kind registered after import is locked too.
+    Facts belong to every kind that a kind feeding facts refers to; `_FACT_LOCK` rebuilds it
+    when the registry changes, so a kind registered after import is locked too.
     """
     feeding = [kind for kind in KINDS.values() if kind.feeds_facts]
     tables = sorted({KINDS[ref.target].table for kind in feeding for ref in kind.refs})
@@ -88,7 +88,10 @@ def _fact_lock() -> tuple[str, int]:
         for table in tables
     )
     counts = " + ".join(f"(SELECT count(*) FROM locked_{table})" for table in tables)
-    return f"WITH {ctes} SELECT {counts}", len(tables)
+    return {"lock": (f"WITH {ctes} SELECT {counts}", len(tables))}
+
+
+_FACT_LOCK: Mapping[str, tuple[str, int]] = derived(_fact_lock_statement)
 
 
 _UPSERT_SCORES = (
@@ -231,7 +234,7 @@ class _PostgresBackend(SqlBackend):
         unit of work recomputing the same facts waits, then reads what the first committed.
         """
         if ids:
-            statement, arrays = _fact_lock()
+            statement, arrays = _FACT_LOCK["lock"]
             self._execute(statement, [list(ids)] * arrays)
         return super().fact_sources(ids, order_statuses)
 
