@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, Generic, TypeVar
 
 from crmkit.errors import Problem, ValidationError
@@ -50,6 +50,18 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def keys(self) -> KeysView[K]:
+        """The keys, in order (a read-only view)."""
+        return self._data.keys()
+
+    def values(self) -> ValuesView[V]:
+        """The values, in key order (a read-only view)."""
+        return self._data.values()
+
+    def items(self) -> ItemsView[K, V]:
+        """The ``(key, value)`` pairs, in key order (a read-only view)."""
+        return self._data.items()
 
     def __hash__(self) -> int:
         if self._hash is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
@@ -27,6 +27,7 @@ from crmkit.model.company import Company, normalize_domain
 from crmkit.model.contact import Contact
 from crmkit.model.deal import Deal
 from crmkit.model.entity import Entity, checked_storable
+from crmkit.model.fast_records import evolver
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.lead import Lead
 from crmkit.model.order import Order
@@ -61,7 +62,19 @@ __all__ = [
     "OrderRepository",
 ]
 
+
 E = TypeVar("E", bound=Entity)
+
+_VERSION_SETTERS: dict[type, Callable[[Any, int], Any]] = {}
+
+
+def _with_version(entity: E, version: int) -> E:
+    """Return a copy of `entity` with its store version set (`attrs.evolve`, made cheap)."""
+    setter = _VERSION_SETTERS.get(type(entity))
+    if setter is None:
+        setter = evolver(type(entity), ("version",), positional=True)
+        _VERSION_SETTERS[type(entity)] = setter
+    return cast(E, setter(entity, version))
 
 
 class EntityRepository(Generic[E]):
@@ -82,7 +95,7 @@ class EntityRepository(Generic[E]):
         self._uow._write()
         stored = self._prepare_new([entity])
         self._backend.insert(self._kind, stored)
-        self._after_write(stored, [], "added")
+        self._after_add(stored)
         return stored[0]
 
     def add_many(
@@ -120,7 +133,7 @@ class EntityRepository(Generic[E]):
                     stored = []
                 if not problems:
                     backend.insert(self._kind, stored)
-                    self._after_write(stored, [], "added")
+                    self._after_add(stored)
                     if keep:
                         kept.extend(stored)
                 done += len(batch)
@@ -138,7 +151,7 @@ class EntityRepository(Generic[E]):
         problems, [checked] = self._check_many([entity], None, {entity.id}, current)
         if problems:
             raise ValidationError(problems)
-        stored = attrs.evolve(checked, version=entity.version + 1)
+        stored = _with_version(checked, entity.version + 1)
         self._replace(stored, entity.version)
         self._after_write([stored], [current], "updated")
         return stored
@@ -231,7 +244,7 @@ class EntityRepository(Generic[E]):
         problems.extend(found)
         if problems:
             raise ValidationError(problems)
-        return [attrs.evolve(e, version=1) for e in checked]
+        return [_with_version(e, 1) for e in checked]
 
     def _check_many(
         self,
@@ -290,11 +303,16 @@ class EntityRepository(Generic[E]):
         """Return what this kind checks against the store beyond references (nothing here)."""
         return []
 
+    def _after_add(self, stored: Sequence[E]) -> None:
+        # An "added" entry lists no fields: a record's first version is the record itself
+        # (as Salesforce shows "Created."); later entries list what changed.
+        self._uow._history_added(self._kind, stored)
+        if self._kind.name in FEEDS_FACTS:
+            self._uow._refresh_facts(fact_record_ids(self._kind, stored))
+
     def _after_write(self, stored: Sequence[E], before: Sequence[E], action: str) -> None:
-        for i, entity in enumerate(stored):
-            # An "added" entry lists no fields: a record's first version is the record itself
-            # (as Salesforce shows "Created."); later entries list what changed.
-            changes = changes_between(before[i], entity) if before else ()
+        for entity, previous in zip(stored, before, strict=True):
+            changes = changes_between(previous, entity)
             self._uow._history(self._kind, entity.id, entity.version, action, changes)
         if self._kind.name in FEEDS_FACTS:
             self._uow._refresh_facts(fact_record_ids(self._kind, [*stored, *before]))

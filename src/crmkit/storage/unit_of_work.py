@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
@@ -31,6 +31,7 @@ from crmkit.model.contact import Contact
 from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.deal import Deal
 from crmkit.model.entity import Entity
+from crmkit.model.fast_records import builder
 from crmkit.model.lead import Lead
 from crmkit.model.order import Order
 from crmkit.model.registry import KINDS, Kind, kind_named
@@ -59,6 +60,8 @@ from crmkit.storage.segment_book import SegmentBook
 __all__ = ["BackendUnitOfWork"]
 
 T = TypeVar("T")
+
+_new_entry = builder(HistoryEntry, positional=True)
 
 # The repositories with an API of their own, by the entity class it serves; every other
 # kind gets an `EntityRepository`.
@@ -290,6 +293,13 @@ class BackendUnitOfWork:
         changes: tuple[FieldChange, ...],
     ) -> None:
         self._history_entry(entity_id, kind.name, version, action, changes)
+
+    def _history_added(self, kind: Kind, entities: Sequence[Entity]) -> None:
+        """Record an "added" entry (listing no fields) for each new record, at one instant."""
+        name, actor, at = kind.name, self._actor, self.clock.now()
+        self._history_entries.extend(
+            _new_entry(e.id, name, e.version, "added", actor, at, ()) for e in entities
+        )
 
     def _history_entry(
         self,

@@ -31,13 +31,16 @@ import decimal
 import enum
 import math
 import re
+import types
+import typing
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import attrs
 
+from crmkit.codegen import generate
 from crmkit.errors import Problem, ValidationError
 
 __all__ = [
@@ -244,18 +247,20 @@ def _fine(value: object) -> bool:
     if kind == _INT:
         return MIN_INTEGER <= value <= MAX_INTEGER  # type: ignore[operator]
     if kind == _ATTRS:
-        category = _CATEGORY.get
-        for name in _attribute_names(type(value))[0]:
-            part = getattr(value, name)
-            if category(type(part)) == _ATOM:
-                continue
-            if not _fine(part):
+        checker = _CHECKERS.get(type(value))
+        if checker is None:
+            checker = _CHECKERS[type(value)] = _compile_checker(type(value))
+        return checker(value)
+    if kind == _ITEMS:  # loops, not all(genexpr): a generator costs more than the check
+        for item in value:  # type: ignore[attr-defined]  # noqa: SIM110
+            if not _fine(item):
                 return False
         return True
-    if kind == _ITEMS:
-        return all(_fine(item) for item in value)  # type: ignore[attr-defined]
     if kind == _MAPPING:
-        return all(_fine(key) and _fine(item) for key, item in value.items())  # type: ignore[attr-defined]
+        for key, item in value.items():  # type: ignore[attr-defined]  # noqa: SIM110
+            if not (_fine(key) and _fine(item)):
+                return False
+        return True
     if kind == _DECIMAL:
         return _decimal_reason(value) is None  # type: ignore[arg-type]
     if kind == _FLOAT:
@@ -263,6 +268,97 @@ def _fine(value: object) -> bool:
     problems: list[Problem] = []
     _walk(value, "", problems)
     return not problems
+
+
+def _texts_fine(items: object) -> bool:
+    """Whether a tuple or frozenset of text is storable: one check of all of it joined."""
+    try:
+        joined = "".join(items)  # type: ignore[arg-type]
+    except TypeError:  # something in it is not text
+        return _fine(items)
+    return (joined.isascii() and "\x00" not in joined) or _text_reason(joined) is None
+
+
+# One checker per attrs class, generated from its declared field types (`_compile_checker`).
+_CHECKERS: dict[type, Callable[[object], bool]] = {}
+
+
+def _compile_checker(cls: type) -> Callable[[object], bool]:
+    """Generate `_fine` for instances of the attrs class `cls`, one test per field.
+
+    Each field is tested the cheap way its declared type allows (text for NUL and
+    surrogates, an integer against 64 bits, ids, dates and enums not at all, a tuple or set
+    of text joined and tested once) when its value has that exact type; any other value,
+    and every field of another type, goes through `_fine`, so a value that does not match
+    its declaration is judged like any other.
+    """
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):  # annotations that cannot be resolved: test generically
+        hints = {}
+    namespace: dict[str, Any] = {
+        "_fine": _fine,
+        "_text_reason": _text_reason,
+        "_texts_fine": _texts_fine,
+        "MIN_INTEGER": MIN_INTEGER,
+        "MAX_INTEGER": MAX_INTEGER,
+    }
+    lines = ["def fine(value):"]
+    for number, name in enumerate(_attribute_names(cls)[0]):
+        lines.append(f"    x = value.{name}")
+        declared = _declared(hints.get(name))
+        if declared is str:
+            lines += [
+                "    if x.__class__ is str:",
+                '        if (not x.isascii() or "\\x00" in x) and _text_reason(x) is not None:',
+                "            return False",
+                "    elif x is not None and not _fine(x):",
+            ]
+        elif declared is int:
+            lines += [
+                "    if x.__class__ is int:",
+                "        if not MIN_INTEGER <= x <= MAX_INTEGER:",
+                "            return False",
+                "    elif x is not None and not _fine(x):",
+            ]
+        elif declared in (tuple, frozenset):
+            lines += [
+                f"    if x.__class__ is {declared.__name__}:",
+                "        if not _texts_fine(x):",
+                "            return False",
+                "    elif x is not None and not _fine(x):",
+            ]
+        elif isinstance(declared, type):  # an atom: an id, a date, an instant, an enum
+            namespace[f"T{number}"] = declared
+            lines.append(f"    if x.__class__ is not T{number} and x is not None and not _fine(x):")
+        else:
+            lines.append("    if x is not None and not _fine(x):")
+        lines.append("        return False")
+    lines.append("    return True")
+    return cast(
+        "Callable[[object], bool]",
+        generate("\n".join(lines), namespace, "fine", what=f"storable check: {cls.__qualname__}"),
+    )
+
+
+def _declared(hint: object) -> type | None:
+    """The type a field's checker tests cheaply: str, int, tuple/frozenset (of text), an atom."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(inner) != 1:
+            return None
+        hint = inner[0]
+    if hint is str or hint is int:
+        return cast(type, hint)
+    origin = typing.get_origin(hint)
+    if origin in (tuple, frozenset):
+        args = typing.get_args(hint)
+        if args in ((str,), (str, ...)):
+            return origin  # type: ignore[no-any-return]
+        return None
+    if isinstance(hint, type) and hint is not bool and issubclass(hint, _ATOMS):
+        return hint
+    return None
 
 
 def _walk(value: object, field: str, problems: list[Problem]) -> None:

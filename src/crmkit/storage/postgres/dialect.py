@@ -18,6 +18,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from crmkit.storage.sql.dialect import compact_json
+
 __all__ = ["COPY_THRESHOLD", "PostgresDialect", "dump_json", "load_json"]
 
 Codec = Callable[[Any], Any]
@@ -32,12 +34,10 @@ local server (µs per call): 1 row 27 vs 49 (COPY), 16 rows 43 vs 66, 32 rows 17
 ``benchmarks/storage_postgres.py``.
 """
 
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
 
 def dump_json(value: Any) -> str | None:
     """Encode JSON-ready data as compact text (sent untyped; the column makes it jsonb)."""
-    return None if value is None else _JSON.encode(value)
+    return None if value is None else compact_json(value)
 
 
 def _sorted_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
