@@ -58,10 +58,19 @@ def test_an_opened_and_a_moved_deal_are_trusted_but_not_a_move_by_a_nul_mover():
         assert caught.value.fields == ("stage_history[1].moved_by",)
 
 
-def test_a_forgotten_entry_is_gone_from_both_tables():
-    made = Contact.create(first_name="Ada")
-    del made
-    gc.collect()
+def test_a_forgotten_entry_is_gone_and_only_its_own():
+    """A collected entity's mark leaves; a newer mark at a reused address stays."""
     from crmkit.model import entity as module
 
-    assert all(key in module._STORABLE for key in module._KEYS.values())
+    kept = Contact.create(first_name="Kept")
+    made = Contact.create(first_name="Ada")
+    address = id(made)
+    del made
+    gc.collect()
+    assert address not in module._STORABLE
+    assert checked_storable(kept)
+    stale = module._Mark(kept, None)
+    stale.key = id(kept)
+    module._forget(stale)  # an older mark for the same address: the current one stays
+    assert checked_storable(kept)
+    assert all(mark() is not None and mark.key == key for key, mark in module._STORABLE.items())

@@ -214,21 +214,28 @@ def _custom(
 # The entities `create` and `changed` checked as storable, by identity while they live: a
 # store need not walk them again (an entity made around them, with attrs.evolve, it walks).
 # Each entry's weak reference removes the entry when its entity is collected.
-_STORABLE: dict[int, weakref.ref[Entity]] = {}
-_KEYS: dict[weakref.ref[Entity], int] = {}
+class _Mark(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference to a checked entity that knows its key in `_STORABLE`.
+
+    (A plain weak reference as a dict key would hash the entity: all its fields.)
+    """
+
+    __slots__ = ("key",)
+    key: int
 
 
-def _forget(ref: weakref.ref[Entity]) -> None:
-    key = _KEYS.pop(ref, None)
-    if key is not None and _STORABLE.get(key) is ref:
-        del _STORABLE[key]
+_STORABLE: dict[int, _Mark] = {}
+
+
+def _forget(mark: _Mark) -> None:
+    if _STORABLE.get(mark.key) is mark:
+        del _STORABLE[mark.key]
 
 
 def _remember_storable(entity: Entity) -> None:
-    key = id(entity)
-    ref = weakref.ref(entity, _forget)
-    _STORABLE[key] = ref
-    _KEYS[ref] = key
+    mark = _Mark(entity, _forget)
+    mark.key = id(entity)
+    _STORABLE[mark.key] = mark
 
 
 def checked_storable(entity: Entity) -> bool:

@@ -30,8 +30,15 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     __slots__ = ("_data", "_hash")
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
-        data = dict(items) if isinstance(items, Mapping) else _pairs(items)
-        self._data: dict[K, V] = dict(sorted(data.items(), key=lambda kv: str(kv[0])))
+        if type(items) is dict or isinstance(items, Mapping):
+            data = dict(items)
+        elif type(items) is tuple and not items:  # the default: nothing to check
+            data = {}
+        else:
+            data = _pairs(items)
+        if len(data) > 1:
+            data = dict(sorted(data.items(), key=_key_text))
+        self._data: dict[K, V] = data
         self._hash: int | None = None
 
     @classmethod
@@ -90,6 +97,10 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self._data,))
+
+
+def _key_text(pair: tuple[Any, Any]) -> str:
+    return str(pair[0])
 
 
 def _pairs(items: object) -> dict[Any, Any]:

@@ -42,9 +42,17 @@ __all__ = [
     "unregister",
 ]
 
-SIDE_TABLES = frozenset({"emails", "tags", "deal_contacts", "deal_stages"})
-"""The side tables a kind may have: its email match keys (look-up by email), its tags (look-up
-by tag), a deal's contacts (look-up of a contact's deals), a deal's stage history."""
+SIDE_TABLES: Mapping[str, str] = MappingProxyType(
+    {
+        "emails": "emails",
+        "tags": "tags",
+        "deal_contacts": "contact_ids",
+        "deal_stages": "stage_history",
+    }
+)
+"""The side tables a kind may have, each with the field its rows are made from: its email
+match keys (look-up by email), its tags (look-up by tag), a deal's contacts (look-up of a
+contact's deals), a deal's stage history."""
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -157,7 +165,7 @@ def _problems(kind: Kind, known: set[str]) -> list[Problem]:
         problems.append(
             Problem("time_field", kind.time_field, f"is not a field of {kind.cls.__name__}")
         )
-    for side in sorted(kind.side_tables - SIDE_TABLES):
+    for side in sorted(kind.side_tables - SIDE_TABLES.keys()):
         problems.append(
             Problem("side_tables", side, f"is not one of {', '.join(sorted(SIDE_TABLES))}")
         )

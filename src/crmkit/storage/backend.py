@@ -118,8 +118,14 @@ class Backend(Protocol):
         """Insert new rows (their ids are known to be free)."""
         ...
 
-    def replace(self, kind: Kind, entity: Entity, expected_version: int) -> bool:
-        """Overwrite the row if its stored version is `expected_version`; say if it did."""
+    def replace(
+        self, kind: Kind, entity: Entity, expected_version: int, previous: Entity | None = None
+    ) -> bool:
+        """Overwrite the row if its stored version is `expected_version`; say if it did.
+
+        `previous`, when given, is the stored row at that version: an adapter may then write
+        only what differs from it.
+        """
         ...
 
     def remove(self, kind: Kind, entity_id: uuid.UUID, expected_version: int) -> bool:

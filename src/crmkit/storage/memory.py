@@ -356,7 +356,9 @@ class _MemoryBackend:
         else:
             added.extend(new)
 
-    def replace(self, kind: Kind, entity: Entity, expected_version: int) -> bool:
+    def replace(
+        self, kind: Kind, entity: Entity, expected_version: int, previous: Entity | None = None
+    ) -> bool:
         rows = self._rows[kind.name]
         with self._lock:
             current = rows.get(entity.id)

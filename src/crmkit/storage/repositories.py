@@ -152,7 +152,7 @@ class EntityRepository(Generic[E]):
         if problems:
             raise ValidationError(problems)
         stored = _with_version(checked, entity.version + 1)
-        self._replace(stored, entity.version)
+        self._replace(stored, entity.version, current)
         self._after_write([stored], [current], "updated")
         return stored
 
@@ -172,6 +172,7 @@ class EntityRepository(Generic[E]):
         referrers = self._backend.referrers(self._kind, entity.id, 20)
         if referrers:
             raise ReferencedError(self._kind.name, entity.id, tuple(referrers))
+        self._uow._known.pop(entity.id, None)
         if not self._backend.remove(self._kind, entity.id, entity.version):
             raise self._stale(entity)
         self._uow._history(self._kind, entity.id, 0, "deleted", changes_between(current, None))
@@ -183,7 +184,7 @@ class EntityRepository(Generic[E]):
         self._uow._write()
         current = self._current(entity)
         stored = attrs.evolve(current, archived_at=when, version=entity.version + 1)
-        self._replace(stored, entity.version)
+        self._replace(stored, entity.version, current)
         self._after_write([stored], [current], action)
         return stored
 
@@ -195,6 +196,17 @@ class EntityRepository(Generic[E]):
             )
 
     def _current(self, entity: E) -> E:
+        """Return the stored row `entity` was read from; refuse it if it changed since.
+
+        A row this unit of work read with `get` or wrote at that very version is taken as
+        known, without reading it again: versions only grow, every write of a row goes
+        through `_replace` (which updates what is known), a delete and a rolled-back
+        savepoint forget it, and the write itself still checks the version in the store.
+        """
+        known = self._uow._known.get(entity.id)
+        same = known is not None and known.version == entity.version
+        if same and isinstance(known, self._kind.cls):
+            return known  # type: ignore[return-value]
         found = self._backend.load(self._kind, [entity.id]).get(entity.id)
         if found is None:
             raise NotFoundError(self._kind.name, entity.id)
@@ -202,9 +214,11 @@ class EntityRepository(Generic[E]):
             raise self._stale(entity, found.version)
         return found  # type: ignore[return-value]
 
-    def _replace(self, stored: E, expected: int) -> None:
-        if not self._backend.replace(self._kind, stored, expected):
+    def _replace(self, stored: E, expected: int, current: E) -> None:
+        if not self._backend.replace(self._kind, stored, expected, current):
+            self._uow._known.pop(stored.id, None)
             raise self._stale(stored)
+        self._uow._known[stored.id] = stored
 
     def _stale(self, entity: Entity, stored_version: int | None = None) -> ConcurrencyError:
         now = f" (stored: {stored_version})" if stored_version is not None else ""
@@ -325,6 +339,7 @@ class EntityRepository(Generic[E]):
         found = self._backend.load(self._kind, [entity_id]).get(entity_id)
         if found is None:
             raise NotFoundError(self._kind.name, entity_id)
+        self._uow._known[entity_id] = found
         return found  # type: ignore[return-value]
 
     def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, E]:

@@ -103,6 +103,9 @@ class BackendUnitOfWork:
         self._events: list[PendingEvent] = []
         self._history_entries: list[HistoryEntry] = []
         self._schemas: dict[str, CustomFieldSchema | None] = {}
+        # What `get` read and what this unit of work wrote, by id: the stored row at that
+        # version, so an update of it need not read it again (see EntityRepository._current).
+        self._known: dict[uuid.UUID, Entity] = {}
         self._repositories: dict[str, EntityRepository[Any]] = {
             name: _REPOSITORY_CLASSES.get(kind.cls, EntityRepository)(self, kind)
             for name, kind in KINDS.items()
@@ -195,6 +198,7 @@ class BackendUnitOfWork:
             del self._history_entries[history:]
             del self._events[events:]
             self._schemas.clear()
+            self._known.clear()
             self.pipelines.forget()
             self._calendar = None
             backend.rollback_to(token)

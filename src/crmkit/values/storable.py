@@ -247,10 +247,7 @@ def _fine(value: object) -> bool:
     if kind == _INT:
         return MIN_INTEGER <= value <= MAX_INTEGER  # type: ignore[operator]
     if kind == _ATTRS:
-        checker = _CHECKERS.get(type(value))
-        if checker is None:
-            checker = _CHECKERS[type(value)] = _compile_checker(type(value))
-        return checker(value)
+        return _checker(type(value))(value)
     if kind == _ITEMS:  # loops, not all(genexpr): a generator costs more than the check
         for item in value:  # type: ignore[attr-defined]  # noqa: SIM110
             if not _fine(item):
@@ -300,6 +297,7 @@ def _compile_checker(cls: type) -> Callable[[object], bool]:
         "_fine": _fine,
         "_text_reason": _text_reason,
         "_texts_fine": _texts_fine,
+        "_checker": _checker,
         "MIN_INTEGER": MIN_INTEGER,
         "MAX_INTEGER": MAX_INTEGER,
     }
@@ -328,6 +326,39 @@ def _compile_checker(cls: type) -> Callable[[object], bool]:
                 "            return False",
                 "    elif x is not None and not _fine(x):",
             ]
+        elif isinstance(declared, _Parts):
+            namespace[f"C{number}"] = declared.cls
+            lines += [
+                "    if x.__class__ is tuple:",
+                "        for item in x:",
+                f"            if item.__class__ is C{number}:",
+                f"                if not _checker(C{number})(item):",
+                "                    return False",
+                "            elif not _fine(item):",
+                "                return False",
+                "    elif x is not None and not _fine(x):",
+            ]
+        elif isinstance(declared, _Entries):
+            namespace[f"M{number}"] = declared.cls
+            text_test = '(not {0}.isascii() or "\\x00" in {0}) and _text_reason({0}) is not None'
+            lines += [
+                f"    if x.__class__ is M{number}:",
+                "        for k, v in x.items():",
+                "            if k.__class__ is str:",
+                f"                if {text_test.format('k')}:",
+                "                    return False",
+                "            elif not _fine(k):",
+                "                return False",
+                "            if v.__class__ is str:",
+                f"                if {text_test.format('v')}:",
+                "                    return False",
+                "            elif v.__class__ is int:",
+                "                if not MIN_INTEGER <= v <= MAX_INTEGER:",
+                "                    return False",
+                "            elif v is not None and not _fine(v):",
+                "                return False",
+                "    elif x is not None and not _fine(x):",
+            ]
         elif isinstance(declared, type):  # an atom: an id, a date, an instant, an enum
             namespace[f"T{number}"] = declared
             lines.append(f"    if x.__class__ is not T{number} and x is not None and not _fine(x):")
@@ -341,8 +372,34 @@ def _compile_checker(cls: type) -> Callable[[object], bool]:
     )
 
 
-def _declared(hint: object) -> type | None:
-    """The type a field's checker tests cheaply: str, int, tuple/frozenset (of text), an atom."""
+def _checker(cls: type) -> Callable[[object], bool]:
+    """The generated check of the attrs class `cls` (generated on first use)."""
+    checker = _CHECKERS.get(cls)
+    if checker is None:
+        checker = _CHECKERS[cls] = _compile_checker(cls)
+    return checker
+
+
+@attrs.frozen
+class _Parts:
+    """A field declared as a tuple of one attrs class (``tuple[EmailAddress, ...]``)."""
+
+    cls: type
+
+
+@attrs.frozen
+class _Entries:
+    """A field declared as a mapping type (``FrozenMap[str, CustomValue]``)."""
+
+    cls: type
+
+
+def _declared(hint: object) -> type | _Parts | _Entries | None:
+    """Say what a field's checker can test cheaply, from the field's declared type.
+
+    That is str, int, a tuple or frozenset of text, a tuple of one attrs class
+    (`_Parts`), a mapping class (`_Entries`) or an atom; None for anything else.
+    """
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(inner) != 1:
@@ -355,7 +412,11 @@ def _declared(hint: object) -> type | None:
         args = typing.get_args(hint)
         if args in ((str,), (str, ...)):
             return origin  # type: ignore[no-any-return]
+        if origin is tuple and len(args) == 2 and args[1] is ... and attrs.has(args[0]):
+            return _Parts(args[0])
         return None
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return _Entries(origin)
     if isinstance(hint, type) and hint is not bool and issubclass(hint, _ATOMS):
         return hint
     return None

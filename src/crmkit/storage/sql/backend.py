@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.deal import StageStay
 from crmkit.model.entity import Entity
 from crmkit.model.frozen_map import FrozenMap
-from crmkit.model.registry import KINDS, Kind
+from crmkit.model.registry import KINDS, SIDE_TABLES, Kind
 from crmkit.pipelines.pipeline import Pipeline
 from crmkit.storage.backend import (
     ActivitySource,
@@ -187,9 +187,12 @@ class SqlBackend:
         uid, name = self._enc["uuid"], kind.name
         self._insert("record_ids", ("id", "kind"), [(uid(e.id), name) for e in entities])
 
-    def _write_side_rows(self, kind: Kind, entities: Sequence[Entity]) -> None:
+    def _write_side_rows(
+        self, kind: Kind, entities: Sequence[Entity], sides: Collection[str] | None = None
+    ) -> None:
+        """Write the side rows of `entities` (of the side tables `sides`: all by default)."""
         uid = self._enc["uuid"]
-        sides = kind.side_tables
+        sides = kind.side_tables if sides is None else sides
         if "emails" in sides:
             self._insert(
                 "contact_emails",
@@ -219,10 +222,13 @@ class SqlBackend:
                 [row for e in entities for row in self.stays.encode(e.id, e.stage_history)],  # type: ignore[attr-defined]
             )
 
-    def _delete_side_rows(self, kind: Kind, entity_id: uuid.UUID) -> None:
+    def _delete_side_rows(
+        self, kind: Kind, entity_id: uuid.UUID, sides: Collection[str] | None = None
+    ) -> None:
+        """Delete a record's side rows (of the side tables `sides`: all by default)."""
         key = [self._uuid(entity_id)]
         p = self._p
-        sides = kind.side_tables
+        sides = kind.side_tables if sides is None else sides
         if "emails" in sides:
             self._execute(f"DELETE FROM contact_emails WHERE contact_id = {p}", key)
         if "tags" in sides:
@@ -234,20 +240,39 @@ class SqlBackend:
         if "deal_stages" in sides:
             self._execute(f"DELETE FROM deal_stages WHERE deal_id = {p}", key)
 
-    def replace(self, kind: Kind, entity: Entity, expected_version: int) -> bool:
-        """Update the row if its version matches, then rewrite its side rows."""
+    def replace(
+        self, kind: Kind, entity: Entity, expected_version: int, previous: Entity | None = None
+    ) -> bool:
+        """Update the row if its version matches, then rewrite its side rows.
+
+        Given `previous` (the stored row being replaced), only the columns whose stored
+        form differs are set, and only the side tables whose field changed are rewritten.
+        """
         codec = self.codecs[kind.name]
         p = self._p
-        assignments = ", ".join(f"{name} = {p}" for name in codec.names[1:])
-        values = codec.encode(entity)[1:]
+        values = codec.encode(entity)
+        names = codec.names
+        if previous is None:
+            changed: Sequence[int] = range(1, len(names))
+            sides: Collection[str] = kind.side_tables
+        else:
+            old = codec.encode(previous)
+            changed = [i for i in range(1, len(names)) if not _stored_alike(values[i], old[i])]
+            sides = [
+                side
+                for side in kind.side_tables
+                if getattr(entity, SIDE_TABLES[side]) != getattr(previous, SIDE_TABLES[side])
+            ]
+        assignments = ", ".join(f"{names[i]} = {p}" for i in changed)
         cursor = self._execute(
             f"UPDATE {kind.table} SET {assignments} WHERE id = {p} AND version = {p}",
-            [*values, self._uuid(entity.id), expected_version],
+            [*(values[i] for i in changed), self._uuid(entity.id), expected_version],
         )
         if cursor.rowcount != 1:
             return False
-        self._delete_side_rows(kind, entity.id)
-        self._write_side_rows(kind, [entity])
+        if sides:
+            self._delete_side_rows(kind, entity.id, sides)
+            self._write_side_rows(kind, [entity], sides)
         return True
 
     def remove(self, kind: Kind, entity_id: uuid.UUID, expected_version: int) -> bool:
@@ -947,3 +972,16 @@ def read_events(backend: SqlBackend, after: int, limit: int | None) -> list[Stor
         StoredEvent(r[0], r[1], dec["json"](r[2]), r[3], dec["timestamp"](r[4]))
         for r in backend._execute(sql, params).fetchall()
     ]
+
+
+def _stored_alike(new: object, old: object) -> bool:
+    """Whether two encoded column values store the same: same type, equal, same spelling.
+
+    ``Decimal("10") == Decimal("10.00")`` and ``0.0 == -0.0``, but a column keeps them apart
+    (and history lists the change), so they count as different.
+    """
+    if new is old:
+        return True
+    if type(new) is not type(old) or new != old:
+        return False
+    return not isinstance(new, Decimal | float) or str(new) == str(old)

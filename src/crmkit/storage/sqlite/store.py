@@ -1,9 +1,15 @@
 """The SQLite store: ``crmkit.open_store("sqlite:///path/crm.db")``.
 
 One file per tenant, nothing to install. The database runs in WAL mode (readers never block
-the writer) with foreign keys on and a busy timeout; each unit of work opens its own
-connection; a writing unit of work begins with ``BEGIN IMMEDIATE``, so writers queue for the
-lock up front instead of failing half-way with "database is locked".
+the writer) with foreign keys on and a busy timeout; each unit of work has a connection of its
+own; a writing unit of work begins with ``BEGIN IMMEDIATE``, so writers queue for the lock up
+front instead of failing half-way with "database is locked".
+
+Connections are kept: a unit of work that ended cleanly hands its connection back to a small
+pool (`POOL_SIZE`) for the next one, so a request does not pay for opening the file, and the
+last connection's close (which checkpoints the WAL into the file and removes it) happens when
+the store is closed, not after every unit of work. A connection from the pool is used only
+while the file is still the one the store opened; one whose unit of work failed is closed.
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ from crmkit.storage.sql.dialect import SqliteDialect
 from crmkit.storage.sql.schema import apply_migrations, codecs, newest_version
 from crmkit.storage.sql.store import SqlStore
 
-__all__ = ["URL_OPTIONS", "SqliteStore", "translate_sqlite_error"]
+__all__ = ["POOL_SIZE", "URL_OPTIONS", "SqliteStore", "translate_sqlite_error"]
+
+POOL_SIZE = 4
+"""Idle connections a SQLite store keeps for its next units of work (more are opened as needed)."""
 
 URL_OPTIONS = ("busy_timeout",)
 """The options a SQLite store URL (or `open_store` keyword) may give; others are refused."""
@@ -59,6 +68,15 @@ def _translated(path: str) -> Iterator[None]:
         raise translate_sqlite_error(error, path) from error
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    """Return a file's (device, inode), or None if there is no file at `path`."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 class _SqliteConnection:
     """One unit of work's connection; every statement first checks the transaction lives.
 
@@ -72,6 +90,8 @@ class _SqliteConnection:
         self.raw = connection
         self._path = path
         self.failure: str | None = None  # the error after which SQLite rolled back, if any
+        self.ended = False  # the unit of work ended: the connection may serve another one now
+        self.lost = False  # SQLite rolled the transaction back by itself
 
     def cursor(self, *, rolling_back: bool = False) -> _SqliteCursor:
         """Return a new translating cursor (see the class; `rolling_back` changes nothing)."""
@@ -86,12 +106,16 @@ class _SqliteConnection:
             RolledBackError: When SQLite rolled the transaction back by itself.
         """
         try:
-            alive = self.raw.in_transaction
+            alive = not self.ended and self.raw.in_transaction
         except sqlite3.ProgrammingError:  # closed
+            alive = False
+            self.ended = True
+        if self.ended:
             raise StorageError(
                 f"{self._path}: the unit of work has ended: use it inside its with block"
-            ) from None
+            )
         if not alive:
+            self.lost = True
             raise RolledBackError(
                 f"{self._path}: SQLite rolled the unit of work back"
                 f"{f' after an error ({self.failure})' if self.failure else ''}: "
@@ -129,10 +153,12 @@ class _SqliteCursor:
         return self
 
     def fetchall(self) -> list[Any]:
+        self._connection.check_alive()
         with self._connection.translated():
             return self._cursor.fetchall()
 
     def fetchone(self) -> Any:
+        self._connection.check_alive()
         with self._connection.translated():
             return self._cursor.fetchone()
 
@@ -150,7 +176,7 @@ class _SqliteBackend(SqlBackend):
         if self._writer:
             store._enter_writer()
         try:
-            self._raw = store._connect()
+            self._raw = store._take_connection()
         except BaseException:
             if self._writer:
                 store._leave_writer()
@@ -169,26 +195,35 @@ class _SqliteBackend(SqlBackend):
         """Nothing to do: writing units of work began with ``BEGIN IMMEDIATE``."""
 
     def commit(self) -> None:
-        """Commit and close the connection; refused if SQLite rolled the work back."""
+        """Commit and give the connection back; refused if SQLite rolled the work back."""
+        ended = False
         try:
             self._connection.check_alive()
             with _translated(self._path):
                 self._raw.execute("COMMIT")
+            ended = True
         finally:
-            self._close()
+            self._close(reusable=ended)
 
     def rollback(self) -> None:
-        """Roll back and close the connection."""
+        """Roll back and give the connection back (closed if SQLite had rolled back)."""
+        ended = False
         try:
             with _translated(self._path):
                 if self._raw.in_transaction:
                     self._raw.execute("ROLLBACK")
+                else:
+                    self._connection.lost = True
+            ended = True
         finally:
-            self._close()
+            self._close(reusable=ended and not self._connection.lost)
 
-    def _close(self) -> None:
+    def _close(self, *, reusable: bool = False) -> None:
+        if self._connection.ended:  # given back already (a rollback after a failed commit)
+            return
+        self._connection.ended = True  # before the connection can serve another unit of work
         try:
-            self._raw.close()
+            self._store._give_back(self._raw, reusable=reusable)
         finally:
             if self._writer:
                 self._writer = False
@@ -216,6 +251,10 @@ class SqliteStore(SqlStore):
         self._closed = False
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened
         self._threads = threading.local()  # .writing: this thread holds a writing unit of work
+        self._idle: list[sqlite3.Connection] = []  # connections kept for the next units of work
+        self._idle_lock = threading.Lock()
+        self._idle_pid = os.getpid()  # a forked child must not use its parent's connections
+        self._wal: tuple[int, int] | None = None  # (device, inode) of the WAL kept connections hold
         if self.path == ":memory:" or self.path.startswith("file:"):
             raise StoreOpenError(
                 f"cannot open {self.path!r}: name a file (memory:// is the in-memory store)"
@@ -291,13 +330,67 @@ class SqliteStore(SqlStore):
             raise
         return connection
 
+    def _take_connection(self) -> sqlite3.Connection:
+        """Return a kept connection if the file is still the one opened, else a new one."""
+        if self._closed:
+            raise StorageError("the store is closed")
+        with self._idle_lock:
+            if self._idle_pid != os.getpid():
+                self._idle, self._idle_pid = [], os.getpid()  # the parent's: leave them be
+            kept = self._idle.pop() if self._idle else None
+        if kept is None:
+            return self._connect()
+        if self._file_identity() != self._identity:  # deleted or replaced while kept
+            self._idle.append(kept)
+            self._close_idle()
+            return self._connect()  # raises the typed error that says which
+        return kept
+
+    def _give_back(self, connection: sqlite3.Connection, *, reusable: bool) -> None:
+        """Keep a connection whose unit of work ended cleanly for the next one; close others."""
+        if reusable and not connection.in_transaction:
+            with self._idle_lock:
+                keep = (
+                    not self._closed
+                    and self._idle_pid == os.getpid()
+                    and len(self._idle) < POOL_SIZE
+                )
+                if keep:
+                    if self._wal is None:
+                        self._wal = _identity(f"{self.path}-wal")
+                    self._idle.append(connection)
+                    return
+        connection.close()
+
+    def _close_idle(self) -> None:
+        """Close the kept connections; if the file is no longer ours, keep its WAL out of it.
+
+        A file replaced or deleted while connections were kept leaves their WAL file at
+        ``<path>-wal``; SQLite would replay it into whatever database is opened at the path
+        next (SQLite's own advice: never replace a database file that is in use). So when the
+        WAL there is still the one these connections hold, it is removed before they close.
+        """
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+            wal, self._wal = self._wal, None
+        moved = idle and wal is not None and self._file_identity() != self._identity
+        if moved and _identity(f"{self.path}-wal") == wal:
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self.path}-wal")
+        for connection in idle:
+            connection.close()
+
+    def close(self) -> None:
+        """Close the store and the connections it kept; units of work cannot start afterwards.
+
+        A unit of work still running keeps its connection until it ends, then closes it.
+        """
+        super().close()
+        self._close_idle()
+
     def _file_identity(self) -> tuple[int, int] | None:
         """Return the file's (device, inode), or None if there is no file."""
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return None
-        return (info.st_dev, info.st_ino)
+        return _identity(self.path)
 
     def _enter_writer(self) -> None:
         """Note that this thread starts a writing unit of work; refuse a second one."""
