@@ -148,10 +148,13 @@ class _Commit:
 
     def __init__(self, state: _State, backend: _MemoryBackend) -> None:
         self._state = state
-        self._rows = list(backend._rows.values())
-        self._indexes = backend._indexes()
+        # only what the transaction touched (most touch one table and an index or two)
+        self._rows = [layer for layer in backend._rows.values() if layer.top]
+        self._indexes = [layer for layer in backend._indexes() if layer.top]
         self._order = [
-            (state.order[name], backend._added[name], backend._removed[name]) for name in KINDS
+            (state.order[name], backend._added[name], backend._removed[name])
+            for name in KINDS
+            if backend._added[name] or backend._removed[name]
         ]
         grouped: dict[uuid.UUID, list[HistoryEntry]] = {}
         for entry in backend._history:

@@ -42,7 +42,7 @@ from crmkit.storage.protocol import (
 )
 from crmkit.storage.sql.compile import compile_rfm, compile_segment
 from crmkit.storage.sql.dialect import Dialect
-from crmkit.storage.sql.rows import RowCodec, StayCodec
+from crmkit.storage.sql.rows import RowCodecs
 
 __all__ = ["SqlBackend", "read_events", "read_history"]
 
@@ -66,18 +66,15 @@ class SqlBackend:
         codecs: The row codec of each kind for that dialect.
     """
 
-    def __init__(self, connection: Any, dialect: Dialect, codecs: dict[str, RowCodec]) -> None:
+    def __init__(self, connection: Any, dialect: Dialect, codecs: RowCodecs) -> None:
         self.connection = connection
         self.dialect = dialect
         self.codecs = codecs
-        self.stays = StayCodec(dialect)
+        self.stays = codecs.stays
         self._p = dialect.param
         self._enc = dialect.encoders
         self._dec = dialect.decoders
-        self._select = {
-            name: f"SELECT {', '.join(codec.names)} FROM {KINDS[name].table}"
-            for name, codec in codecs.items()
-        }
+        self._select = codecs.select
 
     # -- hooks -----------------------------------------------------------------------------
 

@@ -163,7 +163,11 @@ class SqliteDialect:
     def insert_rows(
         self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
-        """Insert with ``executemany`` (one prepared statement, one transaction)."""
+        """Insert with ``executemany`` (one prepared statement); a single row with ``execute``."""
         if rows:
             marks = ", ".join("?" * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            if len(rows) == 1:
+                cursor.execute(sql, rows[0])
+            else:
+                cursor.executemany(sql, rows)

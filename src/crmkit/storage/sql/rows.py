@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import typing
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -36,7 +36,7 @@ from crmkit.storage.sql.dialect import Dialect
 from crmkit.values.enums import ForecastCategory
 from crmkit.values.money import Money
 
-__all__ = ["Column", "RowCodec", "StayCodec", "column_shape"]
+__all__ = ["Column", "RowCodec", "RowCodecs", "StayCodec", "column_shape"]
 
 _OWN_TABLE = frozenset({"stage_history"})
 
@@ -275,3 +275,20 @@ class StayCodec:
             note=v[11],
         )
         return v[0], stay
+
+
+class RowCodecs(dict[str, RowCodec]):
+    """A store's row codec of each kind, and what else it prepares once for every transaction.
+
+    Attributes:
+        stays: The codec of a deal's stage-history rows.
+        select: Each kind's ``SELECT <columns> FROM <table>`` (a look-up adds its WHERE).
+    """
+
+    def __init__(self, dialect: Dialect, kinds: Mapping[str, Kind]) -> None:
+        super().__init__((name, RowCodec(kind, dialect)) for name, kind in kinds.items())
+        self.stays = StayCodec(dialect)
+        self.select = {
+            name: f"SELECT {', '.join(codec.names)} FROM {kinds[name].table}"
+            for name, codec in self.items()
+        }

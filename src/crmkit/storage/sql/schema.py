@@ -21,7 +21,7 @@ import attrs
 from crmkit.errors import StoreOpenError
 from crmkit.model.registry import KINDS
 from crmkit.storage.sql.dialect import Dialect
-from crmkit.storage.sql.rows import RowCodec
+from crmkit.storage.sql.rows import RowCodecs
 
 __all__ = [
     "MIGRATIONS",
@@ -218,9 +218,9 @@ Statement = str | Refusal
 Migration = Callable[[Dialect], list[Statement]]
 
 
-def codecs(dialect: Dialect) -> dict[str, RowCodec]:
-    """Return a row codec per kind for a dialect."""
-    return {name: RowCodec(kind, dialect) for name, kind in KINDS.items()}
+def codecs(dialect: Dialect) -> RowCodecs:
+    """Return a row codec per kind for a dialect (and the statements made from them)."""
+    return RowCodecs(dialect, KINDS)
 
 
 def _v1_tables(dialect: Dialect) -> list[Statement]:
