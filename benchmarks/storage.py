@@ -174,19 +174,13 @@ def bench_reads(folder: Path, n: int, repeat: int) -> list[list[object]]:
     with store.unit_of_work(readonly=True) as uow:
         ids = [c.id for c in uow.contacts.iter(limit=1000)]
     queries: list[str] = []
-    backend_connect = store._connect
-
-    def traced_connect() -> sqlite3.Connection:
-        connection = backend_connect()
-        connection.set_trace_callback(queries.append)
-        return connection
-
-    store._connect = traced_connect  # type: ignore[method-assign]
     with store.unit_of_work(readonly=True) as uow:
-        queries.clear()
+        connection = uow._live_backend()._raw  # type: ignore[attr-defined]
+        connection.set_trace_callback(queries.append)
         found = uow.contacts.get_many(ids)
-        selects = [q for q in queries if q.lstrip().upper().startswith("SELECT")]
-    store._connect = backend_connect  # type: ignore[method-assign]
+        connection.set_trace_callback(None)
+    selects = [q for q in queries if q.lstrip().upper().startswith("SELECT")]
+    assert selects, "no statement was traced"
     assert len(found) == len(ids)
     per = 1e6 / n
     return [

@@ -190,16 +190,8 @@ def test_get_many_of_a_thousand_ids_is_one_query(tmp_path):
         uow.contacts.add_many(Contact.create(first_name=f"C{i}") for i in range(1200))
         ids = [c.id for c in uow.contacts.iter(limit=1000)]
     statements: list[str] = []
-    connect = store._connect
-
-    def traced():
-        connection = connect()
-        connection.set_trace_callback(statements.append)
-        return connection
-
-    store._connect = traced
     with store.unit_of_work(readonly=True) as uow:
-        statements.clear()
+        uow._live_backend()._raw.set_trace_callback(statements.append)
         found = uow.contacts.get_many(ids)
     assert len(found) == 1000
     assert len([s for s in statements if s.startswith("SELECT")]) == 1

@@ -79,6 +79,8 @@ class FixedClock:
 
 def to_utc(value: dt.datetime) -> dt.datetime:
     """Turn any aware datetime (pendulum's included) into a plain stdlib datetime in UTC."""
+    if type(value) is dt.datetime and value.tzinfo is dt.UTC and not value.fold:
+        return value  # already what the rest would make
     u = value.astimezone(dt.UTC)
     return dt.datetime(
         u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond, tzinfo=dt.UTC

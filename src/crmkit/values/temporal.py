@@ -58,6 +58,8 @@ def parse_instant(value: object, field: str) -> dt.datetime:
 
 def _in_utc(value: dt.datetime, field: str) -> dt.datetime:
     """Return an aware datetime in UTC; refuse one whose UTC time is outside years 1 to 9999."""
+    if value.tzinfo is dt.UTC:  # no offset: always in range
+        return to_utc(value)
     offset = value.utcoffset() or dt.timedelta(0)
     naive = value.replace(tzinfo=None)
     if (offset > dt.timedelta(0) and naive < dt.datetime.min + offset) or (
