@@ -190,11 +190,29 @@ def bench_memory(n: int, repeat: int) -> list[list[object]]:
             store_count = best_of(
                 lambda uow=uow, segment=segment: uow.contacts.count(segment), repeat
             )
+            store_find = best_of(
+                lambda uow=uow, segment=segment: list(uow.contacts.find(segment)), repeat
+            )
+            store_columns = best_of(
+                lambda uow=uow, segment=segment: uow.contacts.columns(["id"], segment), repeat
+            )
+            assert len(list(uow.contacts.find(segment))) == expected
         rows.append([f"{name}, list comprehension", hand * 1000, 1.0, expected])
         rows.append([f"{name}, crmkit matcher", compiled * 1000, compiled / hand, expected])
         rows.append([f"{name}, parse + compile once", compile_once * 1000, compile_once / hand, ""])
         rows.append(
             [f"{name}, memory store count()", store_count * 1000, store_count / hand, expected]
+        )
+        rows.append(
+            [f"{name}, memory store find()", store_find * 1000, store_find / hand, expected]
+        )
+        rows.append(
+            [
+                f"{name}, memory store columns(['id'])",
+                store_columns * 1000,
+                store_columns / hand,
+                expected,
+            ]
         )
     return rows
 
