@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from benchmarks.report import best_of, gc_paused, print_table
+from benchmarks.report import gc_paused, gc_policy, interleaved, print_table
 from crmkit import Deal, FixedClock, Money
 from crmkit.conditions import ClosureCompiler, F, compile_predicate
 from crmkit.pipelines import default_sales_pipeline
@@ -120,7 +120,9 @@ class Record:
         )
 
 
-def transitions_machines(n: int) -> list[Any]:
+def transitions_machines(n: int, *, shared: bool = False) -> list[Any]:
+    """`n` models of the machine: each with a Machine of its own, or all on one shared Machine
+    (how that library is normally used with many objects, and faster)."""
     from transitions import Machine
 
     specs = []
@@ -148,18 +150,16 @@ def transitions_machines(n: int) -> list[Any]:
             guard = spec.pop("conditions")
             setattr(Model, cond_name, (lambda g: lambda self, **_kw: g(self))(guard))
             spec["conditions"] = cond_name
-    models = []
-    for _ in range(n):
-        model = Model()
+    models = [Model() for _ in range(n)]
+    for group in [models] if shared else [[m] for m in models]:
         Machine(
-            model=model,
+            model=group,
             states=list(STATES),
             transitions=specs,
             initial="prospecting",
             auto_transitions=False,
             send_event=False,
         )
-        models.append(model)
     return models
 
 
@@ -323,11 +323,14 @@ def predicate_ratios(n: int, repeat: int) -> list[tuple[str, float, float]]:
     closures = ClosureCompiler().compile(cond)
     assert [hand(r) for r in records] == [compiled(r) for r in records]
     assert [hand(r) for r in records] == [closures(r) for r in records]
-    timings = {
-        "hand-written function": best_of(lambda: [r for r in records if hand(r)], repeat),
-        "compiled (generated source)": best_of(lambda: [r for r in records if compiled(r)], repeat),
-        "closures (reference)": best_of(lambda: [r for r in records if closures(r)], repeat),
-    }
+    timings = interleaved(
+        {
+            "hand-written function": lambda: [r for r in records if hand(r)],
+            "compiled (generated source)": lambda: [r for r in records if compiled(r)],
+            "closures (reference)": lambda: [r for r in records if closures(r)],
+        },
+        repeat,
+    )
     base = timings["hand-written function"]
     return [(name, t * 1e9 / n, t / base) for name, t in timings.items()]
 
@@ -347,7 +350,7 @@ def main(argv: list[str]) -> int:
 
     have_transitions = version("transitions")
     have_statemachine = version("python-statemachine")
-    print(f"transitions: {have_transitions or 'not installed'}")
+    print(f"transitions: {have_transitions or 'not installed'}; {gc_policy()}; interleaved")
     print(f"python-statemachine: {have_statemachine or 'not installed'}")
     if not (have_transitions and have_statemachine):
         print(
@@ -358,28 +361,27 @@ def main(argv: list[str]) -> int:
     moves = deals_n * len(PATH)
     rows: list[list[object]] = []
     deals: list[Deal] = []
-    t = best_of(
-        crmkit_moves(deals),
-        repeat,
-        setup=lambda: deals.__setitem__(slice(None), crmkit_deals(deals_n)),
-    )
-    per_move = {"crmkit": t / moves}
+    cases: dict[str, Callable[[], object]] = {"crmkit": crmkit_moves(deals)}
+    setups: dict[str, Callable[[], object]] = {
+        "crmkit": lambda: deals.__setitem__(slice(None), crmkit_deals(deals_n))
+    }
     if have_transitions:
-        models: list[Any] = []
-        t = best_of(
-            transitions_moves(models),
-            repeat,
-            setup=lambda: models.__setitem__(slice(None), transitions_machines(deals_n)),
+        shared: list[Any] = []
+        own: list[Any] = []
+        name = f"transitions {have_transitions}, one shared Machine"
+        cases[name] = transitions_moves(shared)
+        setups[name] = lambda: shared.__setitem__(
+            slice(None), transitions_machines(deals_n, shared=True)
         )
-        per_move[f"transitions {have_transitions}"] = t / moves
+        name = f"transitions {have_transitions}, a Machine per deal"
+        cases[name] = transitions_moves(own)
+        setups[name] = lambda: own.__setitem__(slice(None), transitions_machines(deals_n))
     if have_statemachine:
         machines: list[Any] = []
-        t = best_of(
-            statemachine_moves(machines),
-            repeat,
-            setup=lambda: machines.__setitem__(slice(None), statemachine_machines(deals_n)),
-        )
-        per_move[f"python-statemachine {have_statemachine}"] = t / moves
+        name = f"python-statemachine {have_statemachine}"
+        cases[name] = statemachine_moves(machines)
+        setups[name] = lambda: machines.__setitem__(slice(None), statemachine_machines(deals_n))
+    per_move = {name: t / moves for name, t in interleaved(cases, repeat, setups).items()}
     mine = per_move["crmkit"]
     for name, seconds in per_move.items():
         rows.append([name, seconds * 1e6, 1 / seconds, seconds / mine])

@@ -24,15 +24,13 @@ import argparse
 import datetime as dt
 import random
 import sqlite3
-import statistics
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import best_of, gc_paused, print_table
+from benchmarks.report import best_of, gc_policy, interleaved, print_table
 from crmkit import Contact, FixedClock
 from crmkit.conditions import BusinessCalendar
 from crmkit.ids import IdGenerator
@@ -117,30 +115,24 @@ def bench_sqlite(folder: Path, n: int, repeat: int) -> list[list[object]]:
             def crmkit_entities(uow: Any = uow, segment: Any = segment) -> None:
                 list(uow.contacts.find(segment))
 
-            measured = {
-                "count: crmkit": best_of(crmkit_count, repeat),
-                "count: hand-written": best_of(
-                    lambda sql=sql, params=params: raw.execute(
+            measured = interleaved(
+                {
+                    "count: crmkit": crmkit_count,
+                    "count: hand-written": lambda sql=sql, params=params: raw.execute(
                         f"SELECT count(*) {sql}", params
                     ).fetchone(),
-                    repeat,
-                ),
-                "count: full scan": best_of(
-                    lambda sql=scan_sql, params=scan_params: raw.execute(
+                    "count: full scan": lambda sql=scan_sql, params=scan_params: raw.execute(
                         f"SELECT count(*) {sql}", params
                     ).fetchone(),
-                    repeat,
-                ),
-                "ids: crmkit": best_of(crmkit_ids, repeat),
-                # Reported apart: the segment's cost plus building one Contact per member.
-                "ids: crmkit find() with entities": best_of(crmkit_entities, repeat),
-                "ids: hand-written": best_of(
-                    lambda sql=sql, params=params: raw.execute(
+                    "ids: crmkit": crmkit_ids,
+                    # Reported apart: the segment's cost plus building one Contact per member.
+                    "ids: crmkit find() with entities": crmkit_entities,
+                    "ids: hand-written": lambda sql=sql, params=params: raw.execute(
                         f"SELECT id {sql} ORDER BY id", params
                     ).fetchall(),
-                    repeat,
-                ),
-            }
+                },
+                repeat,
+            )
         base_count, base_ids = measured["count: hand-written"], measured["ids: hand-written"]
         for label, seconds in measured.items():
             base = base_ids if label.startswith("ids") else base_count
@@ -182,21 +174,24 @@ def bench_memory(n: int, repeat: int) -> list[list[object]]:
         test = matcher(parse(text), "contact", now=NOW)
         expected = sum(1 for c in people if by_hand(c))
         assert expected == sum(1 for c in people if test(c))
-        hand = best_of(lambda by_hand=by_hand: [c for c in people if by_hand(c)], repeat)
-        compiled = best_of(lambda test=test: [c for c in people if test(c)], repeat)
         compile_once = best_of(lambda text=text: matcher(parse(text), "contact", now=NOW), repeat)
         with store.unit_of_work(readonly=True) as uow:
             segment = parse(text)
-            store_count = best_of(
-                lambda uow=uow, segment=segment: uow.contacts.count(segment), repeat
-            )
-            store_find = best_of(
-                lambda uow=uow, segment=segment: list(uow.contacts.find(segment)), repeat
-            )
-            store_columns = best_of(
-                lambda uow=uow, segment=segment: uow.contacts.columns(["id"], segment), repeat
+            times = interleaved(
+                {
+                    "hand": lambda by_hand=by_hand: [c for c in people if by_hand(c)],
+                    "compiled": lambda test=test: [c for c in people if test(c)],
+                    "count": lambda uow=uow, segment=segment: uow.contacts.count(segment),
+                    "find": lambda uow=uow, segment=segment: list(uow.contacts.find(segment)),
+                    "columns": lambda uow=uow, segment=segment: uow.contacts.columns(
+                        ["id"], segment
+                    ),
+                },
+                repeat,
             )
             assert len(list(uow.contacts.find(segment))) == expected
+        hand, compiled = times["hand"], times["compiled"]
+        store_count, store_find, store_columns = times["count"], times["find"], times["columns"]
         rows.append([f"{name}, list comprehension", hand * 1000, 1.0, expected])
         rows.append([f"{name}, crmkit matcher", compiled * 1000, compiled / hand, expected])
         rows.append([f"{name}, parse + compile once", compile_once * 1000, compile_once / hand, ""])
@@ -245,18 +240,6 @@ def _fetch(connection: Any, query: str, params: list[Any]) -> Callable[[], objec
     return lambda: connection.execute(query, params).fetchall()
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median seconds of each function, timed round by round so that drift hits all alike."""
-    times: dict[str, list[float]] = {label: [] for label in fns}
-    for _ in range(repeat):
-        for label, fn in fns.items():
-            with gc_paused():
-                start = time.perf_counter()
-                fn()
-                times[label].append(time.perf_counter() - start)
-    return {label: statistics.median(values) for label, values in times.items()}
-
-
 def _pg_load(schemas: Any, n: int) -> tuple[Any, Any, float]:
     """A fresh schema with `n` contacts added through crmkit, analysed; (store, raw, seconds)."""
     from crmkit.storage.postgres import PostgresStore
@@ -264,11 +247,12 @@ def _pg_load(schemas: Any, n: int) -> tuple[Any, Any, float]:
     schemas.made.append(f"crmkit_bench_{uuid.uuid4().hex[:12]}")
     store = PostgresStore(schemas.url(schemas.made[-1]), clock=FixedClock(NOW))
     try:
-        with gc_paused():
-            start = time.perf_counter()
+
+        def load() -> None:
             with store.unit_of_work(actor="bench") as uow:
                 uow.contacts.add_many(contacts(n), batch_size=5000)
-            seconds = time.perf_counter() - start
+
+        seconds = best_of(load, 1)
         raw = schemas.connect(store.schema)
     except BaseException:
         store.close()
@@ -393,7 +377,8 @@ def run_postgres(sizes: list[int], repeat: int) -> int:
         version = connection.info.server_version
     print(
         f"PostgreSQL {version // 10000}.{version % 10000} at {redact_url(dsn)}; "
-        f"psycopg {psycopg.__version__}; median of {repeat}; now = {NOW.isoformat()}"
+        f"psycopg {psycopg.__version__}; median of {repeat}, interleaved; {gc_policy()}; "
+        f"now = {NOW.isoformat()}"
     )
     schemas = Schemas(dsn)
     runs: list[tuple[int, Timings]] = []
@@ -433,7 +418,10 @@ def main(argv: list[str]) -> int:
     repeat = 1 if args.smoke else args.repeat
     if args.postgres:
         return run_postgres(sizes, repeat)
-    print(f"SQLite {sqlite3.sqlite_version}; median of {repeat}; now = {NOW.isoformat()}")
+    print(
+        f"SQLite {sqlite3.sqlite_version}; median of {repeat}, interleaved; {gc_policy()}; "
+        f"now = {NOW.isoformat()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             header = ["case", "ms", "ratio to hand-written", "members"]

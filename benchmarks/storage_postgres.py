@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from benchmarks.data import T0, stored_shape_contacts
-from benchmarks.report import best_of, gc_paused, print_table
+from benchmarks.report import best_of, gc_policy, interleaved, print_table
 from benchmarks.storage import _MAIN_COLUMNS
 from crmkit import Contact, FixedClock
 
@@ -168,18 +167,23 @@ def bench_bulk_add(schemas: Schemas, n: int, repeat: int) -> list[list[object]]:
                 stores[name].close()
             stores[name] = schemas.store()
 
-        t_crmkit = best_of(lambda: crmkit_add(stores["a"], contacts), repeat, lambda: reset("a"))
-        t_baseline = best_of(
-            lambda: baseline_write(schemas, stores["b"].schema, baseline_rows(contacts)),
-            repeat,
-            lambda: reset("b"),
-        )
         prepared = baseline_rows(contacts)
-        t_prepared = best_of(
-            lambda: baseline_write(schemas, stores["c"].schema, prepared),
+        times = interleaved(
+            {
+                "crmkit": lambda: crmkit_add(stores["a"], contacts),
+                "baseline": lambda: baseline_write(
+                    schemas, stores["b"].schema, baseline_rows(contacts)
+                ),
+                "prepared": lambda: baseline_write(schemas, stores["c"].schema, prepared),
+            },
             repeat,
-            lambda: reset("c"),
+            {
+                "crmkit": lambda: reset("a"),
+                "baseline": lambda: reset("b"),
+                "prepared": lambda: reset("c"),
+            },
         )
+        t_crmkit, t_baseline, t_prepared = times["crmkit"], times["baseline"], times["prepared"]
         with stores["a"].unit_of_work(readonly=True) as uow:
             assert uow.contacts.count() == n, "crmkit stored the wrong number of contacts"
         with stores["b"].unit_of_work(readonly=True) as uow:
@@ -220,9 +224,10 @@ def bench_reads(schemas: Schemas, n: int, repeat: int) -> list[list[object]]:
                     pass
             connection.close()
 
-        t_crmkit = best_of(crmkit_iter, repeat)
-        t_bare = best_of(bare_iter, repeat)
-        t_stream = best_of(bare_streaming, repeat)
+        times = interleaved(
+            {"crmkit": crmkit_iter, "bare": bare_iter, "streaming": bare_streaming}, repeat
+        )
+        t_crmkit, t_bare, t_stream = times["crmkit"], times["bare"], times["streaming"]
 
         with store.unit_of_work(readonly=True) as uow:
             ids = [c.id for c in uow.contacts.iter(limit=1000)]
@@ -247,7 +252,7 @@ def bench_reads(schemas: Schemas, n: int, repeat: int) -> list[list[object]]:
     per = 1e6 / n
     return [
         ["crmkit iter (server-side cursor)", t_crmkit * per, t_crmkit / t_bare],
-        ["bare driver, tuples, one fetch", t_bare * per, 1.0],
+        ["bare driver, tuples, one fetch (jsonb parsed)", t_bare * per, 1.0],
         ["bare driver, server-side cursor", t_stream * per, t_stream / t_bare],
         [f"get_many({len(ids)}): µs per id", t_get_many * 1e6 / len(ids), "-"],
         [f"get_many({len(ids)}): statements", float(len(statements)), "-"],
@@ -287,11 +292,12 @@ def bench_scale(schemas: Schemas, sizes: list[int]) -> list[list[object]]:
         with _stores(schemas) as stores:
             store = stores["scale"] = schemas.store()
             contacts = stored_shape_contacts(n)
-            with gc_paused():
-                start = time.perf_counter()
+
+            def add(store: Any = store, contacts: Iterator[Contact] = contacts) -> None:
                 with store.unit_of_work(actor="bench") as uow:
                     uow.contacts.add_many(contacts, batch_size=5000)
-                elapsed = time.perf_counter() - start
+
+            elapsed = best_of(add, 1)
         per_row = elapsed / n * 1e6
         first = first or per_row
         rows.append([f"{n:,}", per_row, per_row / first])
@@ -323,7 +329,8 @@ def main(argv: list[str]) -> int:
         version = connection.info.server_version
     print(
         f"PostgreSQL {version // 10000}.{version % 10000} at {redact_url(dsn)}; "
-        f"psycopg {psycopg.__version__}; {n:,} contacts; median of {repeat}"
+        f"psycopg {psycopg.__version__}; {n:,} contacts; median of {repeat}, interleaved; "
+        f"{gc_policy()}"
     )
     try:
         print_table(
