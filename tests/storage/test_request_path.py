@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from crmkit import Contact, Deal, FixedClock
-from crmkit.errors import ConcurrencyError, StorageError
+from crmkit import open_store as crmkit_open_store
+from crmkit.errors import ConcurrencyError, StorageError, ValidationError
 from crmkit.segments import parse
 from crmkit.storage.protocol import Store
 from crmkit.storage.sqlite.store import POOL_SIZE, SqliteStore
@@ -286,3 +287,49 @@ def test_a_moved_deal_rewrites_its_stage_rows_but_not_its_contacts(
         assert stored == moved.deal
         held = uow.deals.find(parse(f"contact_ids contains uuid('{ada.id}')"))
         assert [d.id for d in held] == [deal.id]
+
+
+# -- custom-field schemas cached by a PostgreSQL store ----------------------------------------
+
+
+def test_a_postgres_store_caches_schemas_until_any_store_saves_one(adapter: Any, clock: Any):
+    """A second store on the same schema saves a schema: the first one's cache is dropped."""
+    if adapter.name != "postgres":
+        pytest.skip("the schema cache is PostgreSQL's (SQLite and memory read in-process)")
+    from crmkit import CustomField, CustomFieldSchema, FieldType
+    from crmkit.storage.postgres.errors import PgCursor
+
+    first = adapter.make(clock)
+    second = crmkit_open_store(adapter.url_of(first), clock=clock)
+    try:
+        with first.unit_of_work() as uow:
+            uow.contacts.add(Contact.create(first_name="Ada", custom={"plan": "pro"}))
+        statements: list[str] = []
+        original = PgCursor.execute
+
+        def counting(self: Any, query: str, params: Any = ()) -> Any:
+            statements.append(query)
+            return original(self, query, params)
+
+        PgCursor.execute = counting  # type: ignore[method-assign]
+        try:
+            with first.unit_of_work() as uow:
+                uow.contacts.add(Contact.create(first_name="Bob"))
+            assert not [s for s in statements if "custom_field_schemas" in s]
+        finally:
+            PgCursor.execute = original  # type: ignore[method-assign]
+        schema = CustomFieldSchema("contact", (CustomField("plan", FieldType.TEXT, required=True),))
+        with second.unit_of_work() as uow:
+            uow.custom_fields.save(schema)
+        with pytest.raises(ValidationError) as refused, first.unit_of_work() as uow:
+            uow.contacts.add(Contact.create(first_name="Cy"))
+        assert refused.value.fields == ("custom.plan",)
+        with first.unit_of_work() as uow:  # and its own save drops its own cache at once
+            uow.custom_fields.save(
+                CustomFieldSchema("contact", (CustomField("plan", FieldType.TEXT),), 2)
+            )
+        with first.unit_of_work() as uow:
+            uow.contacts.add(Contact.create(first_name="Di"))
+    finally:
+        second.close()
+        first.close()

@@ -29,6 +29,12 @@ How it keeps the storage contract (see docs/postgres.md for the long form):
     work logging activities for one contact queue instead of losing a count.
   - *scores* are upserted (``INSERT ... ON CONFLICT DO UPDATE``): the last writer wins.
 
+- **Custom-field schemas are cached** by the store between units of work (a look-up would
+  cost every write a round trip). Every pooled connection ``LISTEN``s on the schema's
+  channel, and saving a schema ``NOTIFY``s it in the same transaction: every store on the
+  schema, in any process, drops its cache when that commits, as soon as one of its
+  connections next talks to the server (every write reads before it checks a schema).
+
 - **Driver errors** become crmkit errors in one place (`crmkit.storage.postgres.errors`).
 """
 
@@ -49,6 +55,7 @@ from psycopg_pool import ConnectionPool
 
 from crmkit.clock import Clock, resolve_clock
 from crmkit.errors import SchemaVersionError, StorageError, StoreOpenError
+from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.model.entity import Entity
 from crmkit.model.registry import KINDS, Kind, derived
 from crmkit.storage.backend import ActivitySource, OrderSource, PendingEvent
@@ -111,6 +118,37 @@ def _schema_key(schema: str) -> int:
     return value - (1 << 32) if value >= (1 << 31) else value
 
 
+class _SchemaCache:
+    """A store's custom-field schemas by kind, dropped whenever any session saves one.
+
+    A generation number keeps a look-up that raced with a drop from caching what it read.
+    """
+
+    _MISSING: Any = object()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_kind: dict[str, CustomFieldSchema | None] = {}
+        self.generation = 0
+
+    def get(self, kind: str) -> Any:
+        """The cached schema (None: the kind has none), or `_SchemaCache._MISSING`."""
+        with self._lock:
+            return self._by_kind.get(kind, self._MISSING)
+
+    def put(self, kind: str, schema: CustomFieldSchema | None, generation: int) -> None:
+        """Keep what was read at `generation`, unless the cache was dropped since."""
+        with self._lock:
+            if generation == self.generation:
+                self._by_kind[kind] = schema
+
+    def drop(self, *_notice: object) -> None:
+        """Forget every schema (a notification handler: its argument is ignored)."""
+        with self._lock:
+            self._by_kind.clear()
+            self.generation += 1
+
+
 class _PostgresBackend(SqlBackend):
     """One PostgreSQL transaction on a connection borrowed from the store's pool."""
 
@@ -127,6 +165,7 @@ class _PostgresBackend(SqlBackend):
         super().__init__(self._connection, store.dialect, store._codecs)
         self._raw: psycopg.Connection[Any] | None = raw
         self._writing = False
+        self._saved_schema = False
 
     # -- the transaction -------------------------------------------------------------------
 
@@ -147,7 +186,27 @@ class _PostgresBackend(SqlBackend):
         self._connection.live()  # an aborted transaction must not "commit" into a rollback
         with translated(self._url):
             raw.commit()
+        if self._saved_schema:
+            self._store._schemas.drop()  # the NOTIFY reaches other stores; this one now
         self._release()
+
+    def load_schema(self, kind: str) -> CustomFieldSchema | None:
+        """Return the newest schema of a kind, from the store's cache when it has it."""
+        cache = self._store._schemas
+        found = cache.get(kind)
+        if found is not _SchemaCache._MISSING:
+            return found  # type: ignore[no-any-return]
+        generation = cache.generation
+        schema = super().load_schema(kind)
+        if not self._saved_schema:  # not what this transaction has written, uncommitted
+            cache.put(kind, schema, generation)
+        return schema
+
+    def store_schema(self, schema: CustomFieldSchema) -> None:
+        """Store a new schema version and tell every listening store when it commits."""
+        super().store_schema(schema)
+        self._saved_schema = True
+        self._execute(sql.SQL("NOTIFY {}").format(self._store._channel).as_string(None))
 
     def rollback(self) -> None:
         """Roll back (if the connection still lives) and give the connection back."""
@@ -340,6 +399,8 @@ class PostgresStore(SqlStore):
         self.dialect = PostgresDialect()
         self._codecs = codecs(self.dialect)
         self._schema_key = _schema_key(self.schema)
+        self._schemas = _SchemaCache()
+        self._channel = sql.Identifier(f"crmkit_schemas:{self.schema}")
         self._closed = False
         self._lock = threading.Lock()
         self._migrate()
@@ -375,6 +436,8 @@ class PostgresStore(SqlStore):
         set_json_loads(load_json, connection)
         connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         connection.execute("SET TIME ZONE 'UTC'")
+        connection.execute(sql.SQL("LISTEN {}").format(self._channel))
+        connection.add_notify_handler(self._schemas.drop)
         connection.commit()
 
     def _borrow(self) -> psycopg.Connection[Any]:
