@@ -8,6 +8,7 @@ the history entries and events of the transaction and writes them with its commi
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -106,23 +107,72 @@ class BackendUnitOfWork:
         # What `get` read and what this unit of work wrote, by id: the stored row at that
         # version, so an update of it need not read it again (see EntityRepository._current).
         self._known: dict[uuid.UUID, Entity] = {}
-        self._repositories: dict[str, EntityRepository[Any]] = {
-            name: _REPOSITORY_CLASSES.get(kind.cls, EntityRepository)(self, kind)
-            for name, kind in KINDS.items()
-        }
-        self._by_table = {kind.table: self._repositories[name] for name, kind in KINDS.items()}
-        self.contacts = cast(ContactRepository, self._repositories["contact"])
-        self.companies = cast(CompanyRepository, self._repositories["company"])
-        self.leads = cast(LeadRepository, self._repositories["lead"])
-        self.deals = cast(DealRepository, self._repositories["deal"])
-        self.activities: EntityRepository[Activity] = self._repositories["activity"]
-        self.tasks: EntityRepository[Task] = self._repositories["task"]
-        self.orders = cast(OrderRepository, self._repositories["order"])
-        self.custom_fields = CustomFieldRegistry(self)
-        self.scores = ScoreTable(self)
-        self.segments = SegmentBook(self)
-        self.pipelines = PipelineBook(self)
+        # repositories and books are made when first used: a request touches one or two
+        self._repositories: dict[str, EntityRepository[Any]] = {}
         self._calendar: BusinessCalendar | None = None
+
+    def _repository(self, name: str) -> EntityRepository[Any]:
+        found = self._repositories.get(name)
+        if found is None:
+            kind = KINDS[name]
+            found = _REPOSITORY_CLASSES.get(kind.cls, EntityRepository)(self, kind)
+            self._repositories[name] = found
+        return found
+
+    @functools.cached_property
+    def contacts(self) -> ContactRepository:
+        """The contacts."""
+        return cast(ContactRepository, self._repository("contact"))
+
+    @functools.cached_property
+    def companies(self) -> CompanyRepository:
+        """The companies."""
+        return cast(CompanyRepository, self._repository("company"))
+
+    @functools.cached_property
+    def leads(self) -> LeadRepository:
+        """The leads."""
+        return cast(LeadRepository, self._repository("lead"))
+
+    @functools.cached_property
+    def deals(self) -> DealRepository:
+        """The deals."""
+        return cast(DealRepository, self._repository("deal"))
+
+    @functools.cached_property
+    def activities(self) -> EntityRepository[Activity]:
+        """The activities."""
+        return self._repository("activity")
+
+    @functools.cached_property
+    def tasks(self) -> EntityRepository[Task]:
+        """The tasks."""
+        return self._repository("task")
+
+    @functools.cached_property
+    def orders(self) -> OrderRepository:
+        """The orders."""
+        return cast(OrderRepository, self._repository("order"))
+
+    @functools.cached_property
+    def custom_fields(self) -> CustomFieldRegistry:
+        """The stored custom-field schemas."""
+        return CustomFieldRegistry(self)
+
+    @functools.cached_property
+    def scores(self) -> ScoreTable:
+        """The stored scores."""
+        return ScoreTable(self)
+
+    @functools.cached_property
+    def segments(self) -> SegmentBook:
+        """The saved segments."""
+        return SegmentBook(self)
+
+    @functools.cached_property
+    def pipelines(self) -> PipelineBook:
+        """The stored pipelines."""
+        return PipelineBook(self)
 
     @property
     def actor(self) -> str | None:
@@ -172,13 +222,14 @@ class BackendUnitOfWork:
         Raises:
             ValidationError: When no kind has that name.
         """
-        return self._repositories[kind_named(kind).name]
+        return self._repository(kind_named(kind).name)
 
     def __getattr__(self, name: str) -> EntityRepository[Any]:
         """Return the repository of a registered kind by its table name (``uow.notes``)."""
-        by_table = self.__dict__.get("_by_table", {})
-        if name in by_table:
-            return by_table[name]  # type: ignore[no-any-return]
+        if "_repositories" in self.__dict__:
+            for kind_name, kind in KINDS.items():
+                if kind.table == name:
+                    return self._repository(kind_name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @contextlib.contextmanager
