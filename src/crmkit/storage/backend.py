@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -119,12 +119,17 @@ class Backend(Protocol):
         ...
 
     def replace(
-        self, kind: Kind, entity: Entity, expected_version: int, previous: Entity | None = None
+        self,
+        kind: Kind,
+        entity: Entity,
+        expected_version: int,
+        changed: Collection[str] | None = None,
     ) -> bool:
         """Overwrite the row if its stored version is `expected_version`; say if it did.
 
-        `previous`, when given, is the stored row at that version: an adapter may then write
-        only what differs from it.
+        `changed`, when given, names the fields whose stored form differs from the stored
+        row (its history entry's fields): an adapter may then write only those, with the
+        version and update time.
         """
         ...
 

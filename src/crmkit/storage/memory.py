@@ -13,7 +13,7 @@ import datetime as dt
 import heapq
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -360,7 +360,11 @@ class _MemoryBackend:
             added.extend(new)
 
     def replace(
-        self, kind: Kind, entity: Entity, expected_version: int, previous: Entity | None = None
+        self,
+        kind: Kind,
+        entity: Entity,
+        expected_version: int,
+        changed: Collection[str] | None = None,
     ) -> bool:
         rows = self._rows[kind.name]
         with self._lock:

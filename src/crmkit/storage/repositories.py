@@ -152,8 +152,7 @@ class EntityRepository(Generic[E]):
         if problems:
             raise ValidationError(problems)
         stored = _with_version(checked, entity.version + 1)
-        self._replace(stored, entity.version, current)
-        self._after_write([stored], [current], "updated")
+        self._rewrite(stored, current, entity.version, "updated")
         return stored
 
     def archive(self, entity: E) -> E:
@@ -184,8 +183,7 @@ class EntityRepository(Generic[E]):
         self._uow._write()
         current = self._current(entity)
         stored = attrs.evolve(current, archived_at=when, version=entity.version + 1)
-        self._replace(stored, entity.version, current)
-        self._after_write([stored], [current], action)
+        self._rewrite(stored, current, entity.version, action)
         return stored
 
     def _check_entity(self, entity: object) -> None:
@@ -214,11 +212,21 @@ class EntityRepository(Generic[E]):
             raise self._stale(entity, found.version)
         return found  # type: ignore[return-value]
 
-    def _replace(self, stored: E, expected: int, current: E) -> None:
-        if not self._backend.replace(self._kind, stored, expected, current):
+    def _rewrite(self, stored: E, current: E, expected: int, action: str) -> None:
+        """Write `stored` over `current` (only what changed), with its history and facts.
+
+        The history entry's fields are what the store writes: the adapters write exactly
+        the fields whose stored form changed, so the two cannot disagree.
+        """
+        changes = changes_between(current, stored)
+        changed = {change.field for change in changes}
+        if not self._backend.replace(self._kind, stored, expected, changed):
             self._uow._known.pop(stored.id, None)
             raise self._stale(stored)
         self._uow._known[stored.id] = stored
+        self._uow._history(self._kind, stored.id, stored.version, action, changes)
+        if self._kind.name in FEEDS_FACTS:
+            self._uow._refresh_facts(fact_record_ids(self._kind, [stored, current]))
 
     def _stale(self, entity: Entity, stored_version: int | None = None) -> ConcurrencyError:
         now = f" (stored: {stored_version})" if stored_version is not None else ""
@@ -323,13 +331,6 @@ class EntityRepository(Generic[E]):
         self._uow._history_added(self._kind, stored)
         if self._kind.name in FEEDS_FACTS:
             self._uow._refresh_facts(fact_record_ids(self._kind, stored))
-
-    def _after_write(self, stored: Sequence[E], before: Sequence[E], action: str) -> None:
-        for entity, previous in zip(stored, before, strict=True):
-            changes = changes_between(previous, entity)
-            self._uow._history(self._kind, entity.id, entity.version, action, changes)
-        if self._kind.name in FEEDS_FACTS:
-            self._uow._refresh_facts(fact_record_ids(self._kind, [*stored, *before]))
 
     # -- reading ---------------------------------------------------------------------------
 

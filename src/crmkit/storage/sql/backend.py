@@ -238,32 +238,36 @@ class SqlBackend:
             self._execute(f"DELETE FROM deal_stages WHERE deal_id = {p}", key)
 
     def replace(
-        self, kind: Kind, entity: Entity, expected_version: int, previous: Entity | None = None
+        self,
+        kind: Kind,
+        entity: Entity,
+        expected_version: int,
+        changed: Collection[str] | None = None,
     ) -> bool:
         """Update the row if its version matches, then rewrite its side rows.
 
-        Given `previous` (the stored row being replaced), only the columns whose stored
-        form differs are set, and only the side tables whose field changed are rewritten.
+        Given `changed` (the fields whose stored form differs from the row replaced, as its
+        history entry lists them), only their columns are set, with the version and update
+        time, and only the side tables made from them are rewritten.
         """
         codec = self.codecs[kind.name]
         p = self._p
         values = codec.encode(entity)
         names = codec.names
-        if previous is None:
-            changed: Sequence[int] = range(1, len(names))
+        if changed is None:
+            columns: Sequence[int] = range(1, len(names))
             sides: Collection[str] = kind.side_tables
         else:
-            old = codec.encode(previous)
-            changed = [i for i in range(1, len(names)) if not _stored_alike(values[i], old[i])]
-            sides = [
-                side
-                for side in kind.side_tables
-                if getattr(entity, SIDE_TABLES[side]) != getattr(previous, SIDE_TABLES[side])
-            ]
-        assignments = ", ".join(f"{names[i]} = {p}" for i in changed)
+            where = codec.field_columns
+            wanted = {*where["version"], *where["updated_at"]}
+            for name in changed:
+                wanted.update(where[name])
+            columns = sorted(wanted)
+            sides = [side for side in kind.side_tables if SIDE_TABLES[side] in changed]
+        assignments = ", ".join(f"{names[i]} = {p}" for i in columns)
         cursor = self._execute(
             f"UPDATE {kind.table} SET {assignments} WHERE id = {p} AND version = {p}",
-            [*(values[i] for i in changed), self._uuid(entity.id), expected_version],
+            [*(values[i] for i in columns), self._uuid(entity.id), expected_version],
         )
         if cursor.rowcount != 1:
             return False
@@ -969,16 +973,3 @@ def read_events(backend: SqlBackend, after: int, limit: int | None) -> list[Stor
         StoredEvent(r[0], r[1], dec["json"](r[2]), r[3], dec["timestamp"](r[4]))
         for r in backend._execute(sql, params).fetchall()
     ]
-
-
-def _stored_alike(new: object, old: object) -> bool:
-    """Whether two encoded column values store the same: same type, equal, same spelling.
-
-    ``Decimal("10") == Decimal("10.00")`` and ``0.0 == -0.0``, but a column keeps them apart
-    (and history lists the change), so they count as different.
-    """
-    if new is old:
-        return True
-    if type(new) is not type(old) or new != old:
-        return False
-    return not isinstance(new, Decimal | float) or str(new) == str(old)

@@ -83,13 +83,18 @@ class RowCodec:
         }
         encode_parts: list[str] = []
         decode_parts: list[str] = []
+        self.field_columns: dict[str, tuple[int, ...]] = {}
+        """The positions of the columns each field is stored in (none: its own table)."""
         for index, field in enumerate(attrs.fields(kind.cls)):
             if field.name in _OWN_TABLE:
                 decode_parts.append("history")  # its own table: handed in by the caller
+                self.field_columns[field.name] = ()
                 continue
-            encode, decode = self._field(index, field.name, hints[field.name], len(self.columns))
+            first = len(self.columns)
+            encode, decode = self._field(index, field.name, hints[field.name], first)
             encode_parts.append(encode)
             decode_parts.append(decode)
+            self.field_columns[field.name] = tuple(range(first, len(self.columns)))
         self.names = [c.name for c in self.columns]
         self.has_history = "stage_history" in hints
         source = (

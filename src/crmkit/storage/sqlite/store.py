@@ -122,15 +122,11 @@ class _SqliteConnection:
                 "nothing in it was saved; start a new unit of work"
             )
 
-    @contextlib.contextmanager
-    def translated(self) -> Iterator[None]:
-        """Run a statement: driver errors become crmkit errors, and a rollback is noted."""
-        try:
-            yield
-        except sqlite3.Error as error:
-            if self.failure is None and not self.raw.in_transaction:
-                self.failure = str(error)
-            raise translate_sqlite_error(error, self._path) from error
+    def failed(self, error: sqlite3.Error) -> StorageError:
+        """Return the crmkit error for a driver error, noting it if SQLite rolled back."""
+        if self.failure is None and not self.raw.in_transaction:
+            self.failure = str(error)
+        return translate_sqlite_error(error, self._path)
 
 
 class _SqliteCursor:
@@ -142,25 +138,33 @@ class _SqliteCursor:
 
     def execute(self, sql: str, params: Any = ()) -> _SqliteCursor:
         self._connection.check_alive()
-        with self._connection.translated():
+        try:
             self._cursor.execute(sql, params)
+        except sqlite3.Error as error:
+            raise self._connection.failed(error) from error
         return self
 
     def executemany(self, sql: str, rows: Any) -> _SqliteCursor:
         self._connection.check_alive()
-        with self._connection.translated():
+        try:
             self._cursor.executemany(sql, rows)
+        except sqlite3.Error as error:
+            raise self._connection.failed(error) from error
         return self
 
     def fetchall(self) -> list[Any]:
         self._connection.check_alive()
-        with self._connection.translated():
+        try:
             return self._cursor.fetchall()
+        except sqlite3.Error as error:
+            raise self._connection.failed(error) from error
 
     def fetchone(self) -> Any:
         self._connection.check_alive()
-        with self._connection.translated():
+        try:
             return self._cursor.fetchone()
+        except sqlite3.Error as error:
+            raise self._connection.failed(error) from error
 
     @property
     def rowcount(self) -> int:
