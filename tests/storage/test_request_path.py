@@ -289,22 +289,19 @@ def test_a_moved_deal_rewrites_its_stage_rows_but_not_its_contacts(
         assert [d.id for d in held] == [deal.id]
 
 
-# -- custom-field schemas cached by a PostgreSQL store ----------------------------------------
+# -- custom-field schemas kept between units of work (SQLite and PostgreSQL) -------------------
 
 
-def test_a_postgres_store_caches_schemas_until_any_store_saves_one(adapter: Any, clock: Any):
-    """A second store on the same schema saves a schema: the first one's cache is dropped."""
-    if adapter.name != "postgres":
-        pytest.skip("the schema cache is PostgreSQL's (SQLite and memory read in-process)")
-    from crmkit import CustomField, CustomFieldSchema, FieldType
-    from crmkit.storage.postgres.errors import PgCursor
+def _schema_lookups(adapter: Any, store: Any, work: Any) -> int:
+    """Run `work(uow)` in a writing unit of work; count its custom-field schema look-ups."""
+    statements: list[str] = []
+    if adapter.name == "sqlite":
+        with store.unit_of_work() as uow:
+            uow._live_backend()._raw.set_trace_callback(statements.append)
+            work(uow)
+    else:
+        from crmkit.storage.postgres.errors import PgCursor
 
-    first = adapter.make(clock)
-    second = crmkit_open_store(adapter.url_of(first), clock=clock)
-    try:
-        with first.unit_of_work() as uow:
-            uow.contacts.add(Contact.create(first_name="Ada", custom={"plan": "pro"}))
-        statements: list[str] = []
         original = PgCursor.execute
 
         def counting(self: Any, query: str, params: Any = ()) -> Any:
@@ -313,23 +310,37 @@ def test_a_postgres_store_caches_schemas_until_any_store_saves_one(adapter: Any,
 
         PgCursor.execute = counting  # type: ignore[method-assign]
         try:
-            with first.unit_of_work() as uow:
-                uow.contacts.add(Contact.create(first_name="Bob"))
-            assert not [s for s in statements if "custom_field_schemas" in s]
+            with store.unit_of_work() as uow:
+                work(uow)
         finally:
             PgCursor.execute = original  # type: ignore[method-assign]
+    return len([s for s in statements if "FROM custom_field_schemas" in s])
+
+
+def test_a_store_keeps_schemas_until_any_store_saves_one(adapter: Any, clock: Any):
+    """A second store on the same database saves a schema: the first one reads it again."""
+    if adapter.name == "memory":
+        pytest.skip("the memory store reads its schemas in-process")
+    from crmkit import CustomField, CustomFieldSchema, FieldType
+
+    first = adapter.make(clock)
+    second = crmkit_open_store(adapter.url_of(first), clock=clock)
+    try:
+        add = lambda name: lambda uow: uow.contacts.add(Contact.create(first_name=name))  # noqa: E731
+        assert _schema_lookups(adapter, first, add("Ada")) == 1
+        assert _schema_lookups(adapter, first, add("Bob")) == 0  # kept
         schema = CustomFieldSchema("contact", (CustomField("plan", FieldType.TEXT, required=True),))
         with second.unit_of_work() as uow:
             uow.custom_fields.save(schema)
-        with pytest.raises(ValidationError) as refused, first.unit_of_work() as uow:
-            uow.contacts.add(Contact.create(first_name="Cy"))
+        with pytest.raises(ValidationError) as refused:
+            _schema_lookups(adapter, first, add("Cy"))
         assert refused.value.fields == ("custom.plan",)
-        with first.unit_of_work() as uow:  # and its own save drops its own cache at once
+        with first.unit_of_work() as uow:  # its own save is seen at once too
             uow.custom_fields.save(
                 CustomFieldSchema("contact", (CustomField("plan", FieldType.TEXT),), 2)
             )
-        with first.unit_of_work() as uow:
-            uow.contacts.add(Contact.create(first_name="Di"))
+        assert _schema_lookups(adapter, first, add("Di")) == 1
+        assert _schema_lookups(adapter, first, add("Ed")) == 0
     finally:
         second.close()
         first.close()

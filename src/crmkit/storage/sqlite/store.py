@@ -32,6 +32,7 @@ from crmkit.errors import (
     StoreBusyError,
     StoreOpenError,
 )
+from crmkit.model.custom_fields import CustomFieldSchema
 from crmkit.storage.arguments import (
     MAX_BUSY_TIMEOUT,
     check_clock,
@@ -188,6 +189,7 @@ class _SqliteBackend(SqlBackend):
         self._connection = _SqliteConnection(self._raw, store.path)
         super().__init__(self._connection, store.dialect, store._codecs)
         self._path = store.path
+        self._saved_schema = False
         try:
             with _translated(self._path):
                 self._raw.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
@@ -198,6 +200,32 @@ class _SqliteBackend(SqlBackend):
     def begin_write(self) -> None:
         """Nothing to do: writing units of work began with ``BEGIN IMMEDIATE``."""
 
+    def load_schema(self, kind: str) -> CustomFieldSchema | None:
+        """Return the newest schema of a kind; kept per connection while no one changes data.
+
+        ``PRAGMA data_version`` on a connection changes whenever another connection (of this
+        process or another) has committed anything since; a schema this connection read is
+        used again while it stays the same. Saving a schema drops every kept one on commit
+        (the saving connection's own number does not change).
+        """
+        with _translated(self._path):
+            version = self._raw.execute("PRAGMA data_version").fetchone()[0]
+        kept = self._store._schemas_by_connection.get(self._raw)
+        if kept is not None and kept[0] == version and kind in kept[1]:
+            return kept[1][kind]
+        schema = super().load_schema(kind)
+        if not self._saved_schema:  # not what this transaction wrote, uncommitted
+            if kept is None or kept[0] != version:
+                kept = (version, {})
+                self._store._schemas_by_connection[self._raw] = kept
+            kept[1][kind] = schema
+        return schema
+
+    def store_schema(self, schema: CustomFieldSchema) -> None:
+        """Store a new schema version (kept schemas are dropped when this commits)."""
+        super().store_schema(schema)
+        self._saved_schema = True
+
     def commit(self) -> None:
         """Commit and give the connection back; refused if SQLite rolled the work back."""
         ended = False
@@ -206,6 +234,8 @@ class _SqliteBackend(SqlBackend):
             with _translated(self._path):
                 self._raw.execute("COMMIT")
             ended = True
+            if self._saved_schema:
+                self._store._schemas_by_connection.clear()
         finally:
             self._close(reusable=ended)
 
@@ -259,6 +289,10 @@ class SqliteStore(SqlStore):
         self._idle_lock = threading.Lock()
         self._idle_pid = os.getpid()  # a forked child must not use its parent's connections
         self._wal: tuple[int, int] | None = None  # (device, inode) of the WAL kept connections hold
+        # custom-field schemas each kept connection read, with its data_version then
+        self._schemas_by_connection: dict[
+            sqlite3.Connection, tuple[int, dict[str, CustomFieldSchema | None]]
+        ] = {}
         if self.path == ":memory:" or self.path.startswith("file:"):
             raise StoreOpenError(
                 f"cannot open {self.path!r}: name a file (memory:// is the in-memory store)"
@@ -364,6 +398,7 @@ class SqliteStore(SqlStore):
                         self._wal = _identity(f"{self.path}-wal")
                     self._idle.append(connection)
                     return
+        self._schemas_by_connection.pop(connection, None)
         connection.close()
 
     def _close_idle(self) -> None:
@@ -382,6 +417,7 @@ class SqliteStore(SqlStore):
             with contextlib.suppress(OSError):
                 os.unlink(f"{self.path}-wal")
         for connection in idle:
+            self._schemas_by_connection.pop(connection, None)
             connection.close()
 
     def close(self) -> None:
