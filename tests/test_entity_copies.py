@@ -1,4 +1,4 @@
-"""`changed` copies an entity with generated copiers, the same as `attrs.evolve` would."""
+"""`changed` and the stores copy records with generated copiers, as `attrs.evolve` would."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 from crmkit import Contact, Deal, FixedClock
-from crmkit.model import entity as module
+from crmkit.model import fast_records as module
 
 T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 LATER = FixedClock(T0 + dt.timedelta(hours=1))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self, TypeVar, cast
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import attrs
 
@@ -20,15 +20,13 @@ from crmkit.clock import Clock, resolve_clock
 from crmkit.errors import Problem
 from crmkit.ids import new_id
 from crmkit.model.custom_fields import CustomFields, CustomFieldSchema, CustomValue, parse_custom
-from crmkit.model.fast_records import evolver
+from crmkit.model.fast_records import copy_with
 from crmkit.model.fields import Parser, ProblemCollector, parse_external_ids, required_ref
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.values.storable import storable_problems
 from crmkit.values.temporal import parse_instant
 
 __all__ = ["Entity", "carry_storable", "checked_storable"]
-
-EntityT = TypeVar("EntityT", bound="Entity")
 
 _NO_IDS: FrozenMap[str, str] = FrozenMap()
 _NO_CUSTOM: CustomFields = FrozenMap()
@@ -162,7 +160,7 @@ class Entity:
             )
         changes.update(self._coerce(fields, collector, self))
         collector.raise_if_any()
-        entity = _copy_with(self, {**changes, "updated_at": resolve_clock(clock).now()})
+        entity = copy_with(self, {**changes, "updated_at": resolve_clock(clock).now()})
         # Only the changed values need the storable check: the rest passed it already.
         collector.problems.extend(entity._problems())
         for name, value in changes.items():
@@ -212,23 +210,6 @@ def _custom(
         collector.parse(lambda v, _f: schema.validate(v, previous=previous), values, "custom")
         or FrozenMap()
     )
-
-
-# Copiers of an entity class with some fields replaced, by (class, field names): `changed`
-# makes one per set of fields it is called with (few in any program; capped all the same).
-_COPIERS: dict[tuple[type, tuple[str, ...]], Callable[..., Any]] = {}
-_MOST_COPIERS = 256
-
-
-def _copy_with(entity: EntityT, values: dict[str, Any]) -> EntityT:
-    """Return a copy of `entity` with `values` set (what `attrs.evolve` does, made cheap)."""
-    key = (type(entity), tuple(values))
-    copier = _COPIERS.get(key)
-    if copier is None:
-        if len(_COPIERS) >= _MOST_COPIERS:
-            return attrs.evolve(entity, **values)
-        copier = _COPIERS[key] = evolver(type(entity), key[1])
-    return cast(EntityT, copier(entity, **values))
 
 
 # The entities `create` and `changed` checked as storable, by identity while they live: a

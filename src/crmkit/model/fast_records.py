@@ -22,7 +22,7 @@ import attrs
 
 from crmkit.codegen import generate
 
-__all__ = ["builder", "evolver", "plain_record"]
+__all__ = ["builder", "copy_with", "evolver", "plain_record"]
 
 T = TypeVar("T")
 
@@ -98,3 +98,23 @@ def builder(cls: type[T], *, positional: bool = False) -> Callable[..., T]:
     what = f"record builder: {cls.__name__}{' (positional)' if positional else ''}"
     function: Callable[..., T] = generate("\n".join(lines), _namespace(cls), "build", what=what)
     return function
+
+
+# Copiers by (class, names of the fields replaced): made on first use; a program copies with
+# few sets of fields, and past `_MOST_COPIERS` sets `copy_with` falls back to attrs.evolve.
+_COPIERS: dict[tuple[type, tuple[str, ...]], Callable[..., Any]] = {}
+_MOST_COPIERS = 256
+
+
+def copy_with(record: T, values: dict[str, Any]) -> T:
+    """Return a copy of `record` with `values` set: `attrs.evolve` through a cached `evolver`.
+
+    `values` must name fields of the record's class (as `attrs.evolve` requires).
+    """
+    key = (type(record), tuple(values))
+    copier = _COPIERS.get(key)
+    if copier is None:
+        if len(_COPIERS) >= _MOST_COPIERS:
+            return attrs.evolve(record, **values)  # type: ignore[misc]
+        copier = _COPIERS[key] = evolver(type(record), key[1])
+    return cast(T, copier(record, **values))

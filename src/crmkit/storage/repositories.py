@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
@@ -27,7 +27,7 @@ from crmkit.model.company import Company, normalize_domain
 from crmkit.model.contact import Contact
 from crmkit.model.deal import Deal
 from crmkit.model.entity import Entity, checked_storable
-from crmkit.model.fast_records import evolver
+from crmkit.model.fast_records import copy_with
 from crmkit.model.frozen_map import FrozenMap
 from crmkit.model.lead import Lead
 from crmkit.model.order import Order
@@ -64,17 +64,6 @@ __all__ = [
 
 
 E = TypeVar("E", bound=Entity)
-
-_VERSION_SETTERS: dict[type, Callable[[Any, int], Any]] = {}
-
-
-def _with_version(entity: E, version: int) -> E:
-    """Return a copy of `entity` with its store version set (`attrs.evolve`, made cheap)."""
-    setter = _VERSION_SETTERS.get(type(entity))
-    if setter is None:
-        setter = evolver(type(entity), ("version",), positional=True)
-        _VERSION_SETTERS[type(entity)] = setter
-    return cast(E, setter(entity, version))
 
 
 class EntityRepository(Generic[E]):
@@ -151,7 +140,7 @@ class EntityRepository(Generic[E]):
         problems, [checked] = self._check_many([entity], None, {entity.id}, current)
         if problems:
             raise ValidationError(problems)
-        stored = _with_version(checked, entity.version + 1)
+        stored = copy_with(checked, {"version": entity.version + 1})
         self._rewrite(stored, current, entity.version, "updated")
         return stored
 
@@ -182,7 +171,7 @@ class EntityRepository(Generic[E]):
         self._check_entity(entity)
         self._uow._write()
         current = self._current(entity)
-        stored = attrs.evolve(current, archived_at=when, version=entity.version + 1)
+        stored = copy_with(current, {"archived_at": when, "version": entity.version + 1})
         self._rewrite(stored, current, entity.version, action)
         return stored
 
@@ -198,7 +187,7 @@ class EntityRepository(Generic[E]):
 
         A row this unit of work read with `get` or wrote at that very version is taken as
         known, without reading it again: versions only grow, every write of a row goes
-        through `_replace` (which updates what is known), a delete and a rolled-back
+        through `_rewrite` (which updates what is known), a delete and a rolled-back
         savepoint forget it, and the write itself still checks the version in the store.
         """
         known = self._uow._known.get(entity.id)
@@ -266,7 +255,7 @@ class EntityRepository(Generic[E]):
         problems.extend(found)
         if problems:
             raise ValidationError(problems)
-        return [_with_version(e, 1) for e in checked]
+        return [copy_with(e, {"version": 1}) for e in checked]
 
     def _check_many(
         self,
