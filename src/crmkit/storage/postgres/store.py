@@ -165,7 +165,6 @@ class _PostgresBackend(SqlBackend):
         super().__init__(self._connection, store.dialect, store._codecs)
         self._raw: psycopg.Connection[Any] | None = raw
         self._writing = False
-        self._saved_schema = False
 
     # -- the transaction -------------------------------------------------------------------
 
@@ -205,7 +204,6 @@ class _PostgresBackend(SqlBackend):
     def store_schema(self, schema: CustomFieldSchema) -> None:
         """Store a new schema version and tell every listening store when it commits."""
         super().store_schema(schema)
-        self._saved_schema = True
         self._execute(sql.SQL("NOTIFY {}").format(self._store._channel).as_string(None))
 
     def rollback(self) -> None:

@@ -75,6 +75,7 @@ class SqlBackend:
         self._enc = dialect.encoders
         self._dec = dialect.decoders
         self._select = codecs.select
+        self._saved_schema = False  # this transaction stored a schema (adapters cache schemas)
 
     # -- hooks -----------------------------------------------------------------------------
 
@@ -897,6 +898,7 @@ class SqlBackend:
 
     def store_schema(self, schema: CustomFieldSchema) -> None:
         """Store a new schema version."""
+        self._saved_schema = True
         self._insert(
             "custom_field_schemas",
             ("kind", "version", "definition"),
