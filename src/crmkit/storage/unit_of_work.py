@@ -250,7 +250,8 @@ class BackendUnitOfWork:
             del self._events[events:]
             self._schemas.clear()
             self._known.clear()
-            self.pipelines.forget()
+            if "pipelines" in self.__dict__:  # a book made (cached_property) may hold pipelines
+                self.pipelines.forget()
             self._calendar = None
             backend.rollback_to(token)
             raise

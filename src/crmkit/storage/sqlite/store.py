@@ -189,7 +189,6 @@ class _SqliteBackend(SqlBackend):
         self._connection = _SqliteConnection(self._raw, store.path)
         super().__init__(self._connection, store.dialect, store._codecs)
         self._path = store.path
-        self._saved_schema = False
         try:
             with _translated(self._path):
                 self._raw.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
@@ -220,11 +219,6 @@ class _SqliteBackend(SqlBackend):
                 self._store._schemas_by_connection[self._raw] = kept
             kept[1][kind] = schema
         return schema
-
-    def store_schema(self, schema: CustomFieldSchema) -> None:
-        """Store a new schema version (kept schemas are dropped when this commits)."""
-        super().store_schema(schema)
-        self._saved_schema = True
 
     def commit(self) -> None:
         """Commit and give the connection back; refused if SQLite rolled the work back."""
@@ -379,8 +373,7 @@ class SqliteStore(SqlStore):
         if kept is None:
             return self._connect()
         if self._file_identity() != self._identity:  # deleted or replaced while kept
-            self._idle.append(kept)
-            self._close_idle()
+            self._close_idle(kept)
             return self._connect()  # raises the typed error that says which
         return kept
 
@@ -401,8 +394,8 @@ class SqliteStore(SqlStore):
         self._schemas_by_connection.pop(connection, None)
         connection.close()
 
-    def _close_idle(self) -> None:
-        """Close the kept connections; if the file is no longer ours, keep its WAL out of it.
+    def _close_idle(self, *taken: sqlite3.Connection) -> None:
+        """Close the kept connections (and `taken` ones); keep a WAL out of a replaced file.
 
         A file replaced or deleted while connections were kept leaves their WAL file at
         ``<path>-wal``; SQLite would replay it into whatever database is opened at the path
@@ -410,7 +403,7 @@ class SqliteStore(SqlStore):
         WAL there is still the one these connections hold, it is removed before they close.
         """
         with self._idle_lock:
-            idle, self._idle = self._idle, []
+            idle, self._idle = [*self._idle, *taken], []
             wal, self._wal = self._wal, None
         moved = idle and wal is not None and self._file_identity() != self._identity
         if moved and _identity(f"{self.path}-wal") == wal:
