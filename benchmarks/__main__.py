@@ -13,7 +13,7 @@ from pathlib import Path
 
 from benchmarks.report import set_gc_policy
 
-_HELPERS = {"report", "data"}
+_HELPERS = {"report", "data", "related_data"}
 BENCHMARKS = tuple(
     sorted(
         m.name

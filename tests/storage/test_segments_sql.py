@@ -152,6 +152,51 @@ CASES = [
         " deal_contacts t1 WHERE t1.contact_id = %s))))",
         [5, uuid.UUID("019b76da-a800-7190-96de-926870d793e4")],
     ),
+    # Beside cheaper conditions, related records are probed per record after them (written
+    # last, whatever the order in the text): a count, not a GROUP BY over every activity.
+    (
+        'at least 2 activities where kind = "email" and country = "DE"',
+        "contact",
+        "((t0.country = ?) AND ((SELECT count(*) FROM activities t1 WHERE t1.contact_id IS NOT"
+        " NULL AND t1.archived_at IS NULL AND (t1.kind = ?) AND t1.contact_id = t0.id) >= ?))",
+        ["DE", "email", 2],
+        None,
+        None,
+    ),
+    # The cheapest related condition stays a membership; the costlier one probes.
+    (
+        'no orders and company.industry = "software"',
+        "contact",
+        "((+t0.company_id IN (SELECT t1.id FROM companies t1 WHERE t1.archived_at IS NULL AND"
+        " (t1.industry = ?))) AND (NOT EXISTS (SELECT 1 FROM orders t2 WHERE t2.contact_id IS"
+        " NOT NULL AND t2.archived_at IS NULL AND t2.contact_id = t0.id)))",
+        ["software"],
+        "((t0.company_id IN (SELECT t1.id FROM companies t1 WHERE t1.archived_at IS NULL AND"
+        " (t1.industry = %s))) AND (NOT EXISTS (SELECT 1 FROM orders t2 WHERE t2.contact_id IS"
+        " NOT NULL AND t2.archived_at IS NULL AND t2.contact_id = t0.id)))",
+        ["software"],
+    ),
+    # A probe inside an OR or a NOT stays a probe; the company probe is a key look-up.
+    (
+        'country = "DE" and not (score.engagement > 50 or company.industry = "x")',
+        "contact",
+        "((t0.country = ?) AND (NOT (EXISTS (SELECT 1 FROM scores t1 WHERE t1.scorer = ? AND"
+        " (t1.value > ?) AND t1.record_id = t0.id) OR EXISTS (SELECT 1 FROM companies t2 WHERE"
+        " t2.archived_at IS NULL AND (t2.industry = ?) AND t2.id = t0.company_id))))",
+        ["DE", "engagement", 50.0, "x"],
+        None,
+        None,
+    ),
+    # Standing alone, a count is one GROUP BY the planner can drive from.
+    (
+        "at least 2 orders",
+        "contact",
+        "(t0.id IN (SELECT t1.contact_id FROM orders t1 WHERE t1.contact_id IS NOT NULL AND"
+        " t1.archived_at IS NULL GROUP BY t1.contact_id HAVING count(*) >= ?))",
+        [2],
+        None,
+        None,
+    ),
 ]
 
 

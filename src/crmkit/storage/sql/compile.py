@@ -17,7 +17,11 @@ acts as false, and mapping NULL to false commutes with AND and OR.
 
 Facts, scores and related records become uncorrelated ``id IN (SELECT ...)`` sub-queries
 (``NOT IN`` when the condition holds for a record that has no row there, such as
-``order_count = 0``), so the planner can use the side tables' indexes.
+``order_count = 0``), so the planner can use the side tables' indexes. Beside cheaper
+conditions in an AND they become correlated probes instead (``EXISTS (... WHERE key =
+t0.id)``, ``(SELECT count(*) ... WHERE key = t0.id) >= n``), written after those conditions:
+the cheap ones narrow the rows first and each survivor costs one index look-up, where an
+uncorrelated sub-query would walk every related row (`cost_rank`).
 """
 
 from __future__ import annotations
@@ -116,6 +120,8 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
     """The order total ``t.total`` in the chosen currency, 0 without one."""
     RFM_MONETARY_ORDER: ClassVar[str] = "monetary"
     """How the monetary column orders (by value)."""
+    LINK_FIRST: ClassVar[str] = "JOIN"
+    """The join of a probe through ``deal_contacts``, which must start from the link rows."""
 
     def __init__(
         self, binding: Binding, dialect: Dialect, now: dt.datetime, calendar: BusinessCalendar
@@ -128,6 +134,7 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         self._aliases = itertools.count(1)
         self._scope: list[tuple[str, str]] = []
         self._beside_filters = False  # a direct child of an AND with other conditions
+        self._probe = False  # beside cheaper conditions: correlated probes (`cost_rank`)
 
     # -- the entry point ---------------------------------------------------------------------
 
@@ -224,16 +231,43 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
 
     # -- combinations --------------------------------------------------------------------------
 
-    def _children(self, items: Sequence[Condition], beside: bool) -> list[Expr]:
+    def _children(
+        self, items: Sequence[Condition], beside: bool, probes: Sequence[bool] | None = None
+    ) -> list[Expr]:
         outer, self._beside_filters = self._beside_filters, beside
+        inherited = self._probe
         try:
-            return [self.compile(item) for item in items]
+            parts = []
+            for i, item in enumerate(items):
+                self._probe = inherited or (probes is not None and probes[i])
+                parts.append(self.compile(item))
+            return parts
         finally:
-            self._beside_filters = outer
+            self._beside_filters, self._probe = outer, inherited
+
+    def _scoped(self, kind: str, alias: str, node: Condition) -> Expr:
+        """Compile `node` on a related record (`kind` aliased `alias`): a fresh AND context."""
+        outer = self._beside_filters, self._probe
+        self._scope.append((kind, alias))
+        self._beside_filters = self._probe = False
+        try:
+            return self.compile(node)
+        finally:
+            self._scope.pop()
+            self._beside_filters, self._probe = outer
 
     def visit_and(self, node: And) -> Expr:
-        """``(a AND b ...)``."""
-        parts = self._children(_ordered(node), len(node.items) > 1)
+        """``(a AND b ...)``: the cheapest conditions first, costlier ones as probes after them.
+
+        Deeply nested ANDs keep the parser-friendly order of `_ordered`.
+        """
+        items = _ordered(node)
+        ranks = [cost_rank(item) for item in items]
+        if items is node.items:
+            order = sorted(range(len(items)), key=ranks.__getitem__)
+            items, ranks = [items[i] for i in order], [ranks[i] for i in order]
+        floor = min(ranks)
+        parts = self._children(items, len(items) > 1, [rank > floor for rank in ranks])
         return _chain(" AND ", [sql for sql, _ in parts]), any(n for _, n in parts)
 
     def visit_or(self, node: Or) -> Expr:
@@ -404,11 +438,11 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         """
         ref = next(r for r in KINDS[kind].refs if r.field == column and r.many)
         link = self._alias()
-        select = (
-            f"SELECT {link}.{kind}_id FROM deal_contacts {link}"
+        source = (
+            f"FROM deal_contacts {link}"
             f" WHERE {link}.{ref.target}_id = {self.p(self.encode('uuid', node.value))}"
         )
-        return self._membership(alias, "id", select, False)
+        return self._membership(alias, "id", f"{link}.{kind}_id", source, False)
 
     def tags_leaf(self, node: FieldCondition, alias: str, kind: str) -> Expr:
         """Tags, through the indexed ``record_tags`` side table."""
@@ -518,7 +552,16 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         """The column a sub-query's result is matched against (dialects may add a hint)."""
         return f"{alias}.{column}"
 
-    def _membership(self, alias: str, key: str, select: str, negated: bool) -> Expr:
+    def _membership(self, alias: str, key: str, column: str, source: str, negated: bool) -> Expr:
+        """Whether the record's `key` is among `column` of the rows of `source` (or not).
+
+        `source` is ``FROM ... WHERE ...``. Uncorrelated: ``key IN (SELECT column source)``;
+        as a probe (`cost_rank`): ``EXISTS (SELECT 1 source AND column = key)``.
+        """
+        if self._probe:
+            exists = f"EXISTS (SELECT 1 {source} AND {column} = {alias}.{key})"
+            return (f"(NOT {exists})" if negated else exists), False
+        select = f"SELECT {column} {source}"
         return f"({self.key(alias, key)} {'NOT IN' if negated else 'IN'} ({select}))", False
 
     def visit_fact_test(self, node: FactTest) -> Expr:
@@ -536,15 +579,14 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
             amounts = _amounts(item)
             test, _nullable = self.scalar(amounts, f"{f}.total", "decimal")
             test = f"NOT COALESCE({test}, {self.FALSE})" if negated else test
-            select = (
-                f"SELECT {f}.record_id FROM record_order_totals {f}"
-                f" WHERE {f}.currency = {self.p(currency)} AND {test}"
+            source = (
+                f"FROM record_order_totals {f} WHERE {f}.currency = {self.p(currency)} AND {test}"
             )
-            return self._membership(alias, "id", select, negated)
+            return self._membership(alias, "id", f"{f}.record_id", source, negated)
         test, _nullable = self.scalar(item, f"{f}.{item.field}", _FACT_COLUMNS[item.field])
         test = f"NOT COALESCE({test}, {self.FALSE})" if negated else test
         return self._membership(
-            alias, "id", f"SELECT {f}.record_id FROM record_facts {f} WHERE {test}", negated
+            alias, "id", f"{f}.record_id", f"FROM record_facts {f} WHERE {test}", negated
         )
 
     def visit_score_test(self, node: ScoreTest) -> Expr:
@@ -554,23 +596,20 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         s = self._alias()
         test, _nullable = self.scalar(node.item, f"{s}.value", "real")
         test = f"NOT COALESCE({test}, {self.FALSE})" if negated else test
-        select = (
-            f"SELECT {s}.record_id FROM scores {s} WHERE {s}.scorer = {self.p(node.scorer)}"
-            f" AND {test}"
-        )
-        return self._membership(alias, "id", select, negated)
+        source = f"FROM scores {s} WHERE {s}.scorer = {self.p(node.scorer)} AND {test}"
+        return self._membership(alias, "id", f"{s}.record_id", source, negated)
 
     def visit_related(self, node: Related) -> Expr:
         """The live record this one points to matches."""
         kind, alias = self._scope[-1]
         relation = RELATIONS[kind][node.relation]
         b = self._alias()
-        self._scope.append((relation.target, b))
-        inner, _nullable = self.compile(node.condition)
-        self._scope.pop()
+        inner, _nullable = self._scoped(relation.target, b, node.condition)
         table = KINDS[relation.target].table
-        select = f"SELECT {b}.id FROM {table} {b} WHERE {b}.archived_at IS NULL AND {inner}"
-        return f"({self.key(alias, relation.link)} IN ({select}))", True
+        source = f"FROM {table} {b} WHERE {b}.archived_at IS NULL AND {inner}"
+        if self._probe:
+            return f"EXISTS (SELECT 1 {source} AND {b}.id = {alias}.{relation.link})", False
+        return f"({self.key(alias, relation.link)} IN (SELECT {b}.id {source}))", True
 
     def visit_related_count(self, node: RelatedCount) -> Expr:
         """The number of live related records (matching `where`) compares."""
@@ -579,9 +618,7 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
         b = self._alias()
         inner = ""
         if node.where is not None:
-            self._scope.append((relation.target, b))
-            inner = f" AND {self.compile(node.where)[0]}"
-            self._scope.pop()
+            inner = f" AND {self._scoped(relation.target, b, node.where)[0]}"
         table = KINDS[relation.target].table
         if relation.style == "fk":
             key = f"{b}.{relation.link}"
@@ -594,20 +631,47 @@ class SegmentSqlCompiler(ConditionCompiler[Expr]):
                 else ("deal_id", "contact_id")
             )
             key = f"{link}.{mine}"
+            join = self.LINK_FIRST if self._probe else "JOIN"
             source = (
-                f"FROM deal_contacts {link} JOIN {table} {b} ON {b}.id = {link}.{theirs}"
+                f"FROM deal_contacts {link} {join} {table} {b} ON {b}.id = {link}.{theirs}"
                 f" WHERE {b}.archived_at IS NULL{inner}"
             )
         op, n = node.operator, node.value
         if (op, n) in ((">=", 1), (">", 0), ("!=", 0)):
-            return self._membership(alias, "id", f"SELECT {key} {source}", False)
+            return self._membership(alias, "id", key, source, False)
         if (op, n) in (("==", 0), ("<", 1), ("<=", 0)):
-            return self._membership(alias, "id", f"SELECT {key} {source}", True)
+            return self._membership(alias, "id", key, source, True)
+        if self._probe:
+            counted = f"(SELECT count(*) {source} AND {key} = {alias}.id)"
+            return f"({counted} {_SQL_OPS[op]} {self.p(n)})", False
         negated = node.holds(0)
         having = f"count(*) {_SQL_OPS[op]} {self.p(n)}"
         having = f"NOT ({having})" if negated else having
-        select = f"SELECT {key} {source} GROUP BY {key} HAVING {having}"
-        return self._membership(alias, "id", select, negated)
+        source += f" GROUP BY {key} HAVING {having}"
+        return (
+            f"({self.key(alias, 'id')} {'NOT IN' if negated else 'IN'} (SELECT {key} {source}))",
+            False,
+        )
+
+
+def cost_rank(node: Condition) -> int:
+    """How costly a condition is per record, for ordering an AND (0 is cheapest).
+
+    0: the record's own columns (and tags, an indexed key look-up); 1: the record it points
+    to (``company.industry``); 2: facts and scores (one row per record); 3: counted related
+    records (``at least 2 activities``). Combinations cost their costliest item.
+    """
+    if isinstance(node, RelatedCount):
+        return 3
+    if isinstance(node, FactTest | ScoreTest):
+        return 2
+    if isinstance(node, Related):
+        return 1
+    if isinstance(node, And | Or):
+        return max(cost_rank(item) for item in node.items)
+    if isinstance(node, Not):
+        return cost_rank(node.item)
+    return 0
 
 
 def _ordered(node: And | Or) -> Sequence[Condition]:
@@ -657,6 +721,10 @@ class SqliteSegmentCompiler(SegmentSqlCompiler):
     """
 
     name = "sqlite"
+    # SQLite's planner, without statistics, may start a probe from an index on the deals
+    # (``pipeline, stage``) and then walk every won deal once per contact; CROSS JOIN keeps
+    # the tables in the order written (PostgreSQL plans the join itself).
+    LINK_FIRST = "CROSS JOIN"
     # Instants are integer microseconds; integer division truncates, which is the floor
     # for the non-negative differences max() keeps.
     RFM_DAYS = "max(0, ({p} - f.last_order_at) / 86400000000)"
