@@ -22,6 +22,7 @@ against the day bounds; anything else (and a missing value) makes the condition 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -36,8 +37,10 @@ from crmkit.conditions.constants import (
     format_constant,
 )
 from crmkit.conditions.tree import FieldCondition, register_leaf_op
-from crmkit.errors import SegmentError
+from crmkit.errors import Problem, SegmentError, ValidationError
+from crmkit.values.public_holidays import check_country, public_holidays
 from crmkit.values.temporal import to_utc
+from crmkit.values.working_hours import WorkingHours
 
 __all__ = [
     "MAX_AMOUNTS",
@@ -79,19 +82,74 @@ def _month(_instance: object, _attribute: object, value: int) -> None:
         raise SegmentError(f"the fiscal year starts in a month 1..12, not {value!r}")
 
 
+def _holiday_dates(value: object) -> frozenset[dt.date]:
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ValidationError.single("holidays", value, "is not a list of dates")
+    problems: list[Problem] = []
+    days: set[dt.date] = set()
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            with contextlib.suppress(ValueError):
+                item = dt.date.fromisoformat(item)
+        if isinstance(item, dt.datetime) or not isinstance(item, dt.date):
+            problems.append(Problem(f"holidays[{i}]", item, "is not a date (YYYY-MM-DD)"))
+        else:
+            days.add(item)
+    if problems:
+        raise ValidationError(problems)
+    return frozenset(days)
+
+
+def _working_hours(value: Any) -> WorkingHours:
+    return WorkingHours.parse(value)
+
+
+def _check_holiday_country(
+    instance: BusinessCalendar, _attribute: object, value: str | None
+) -> None:
+    if value is None:
+        if instance.holiday_subdivision is not None:
+            raise ValidationError.single(
+                "holiday_subdivision", instance.holiday_subdivision, "needs a holiday_country"
+            )
+        return
+    check_country(value, instance.holiday_subdivision)
+
+
 @attrs.frozen
 class BusinessCalendar:
-    """How a business counts days: its time zone and the month its fiscal year starts.
+    """How a business counts time: its time zone, fiscal year, working hours and holidays.
 
-    Weeks start on Monday (ISO 8601); quarters are fiscal quarters.
+    Weeks start on Monday (ISO 8601); quarters are fiscal quarters. Relative dates in
+    conditions use the time zone and the fiscal year; business-time arithmetic
+    (`crmkit.work.calendar.BusinessTime`: "4 business hours after", SLAs) uses the working
+    hours, in the time zone's wall-clock time, on every day that is not a holiday.
 
     Attributes:
         time_zone: The IANA time zone days start and end in (``"Europe/Berlin"``).
         fiscal_year_start_month: 1 for a calendar fiscal year, 4 for April to March, ...
+        working_hours: The shifts of each weekday (default Monday to Friday, 09:00-17:00);
+            a mapping such as ``{"mon": "09:00-17:00", "tue": ["09:00-12:00", "13:00-17:00"]}``
+            is converted (`crmkit.values.working_hours.WorkingHours`).
+        holidays: Closed days given as data (dates, or ``YYYY-MM-DD`` text).
+        holiday_country: An ISO country code whose public holidays are closed days too, from
+            the ``holidays`` package (``pip install 'crmkit[work]'``).
+        holiday_subdivision: A subdivision of that country (``"BY"``, ``"NY"``, ``"NSW"``).
+
+    Raises:
+        SegmentError: For an unknown time zone or a month outside 1..12.
+        ValidationError: For working hours, holidays or a country that are not valid, with
+            every problem of the working hours listed at once.
     """
 
     time_zone: str = attrs.field(default="UTC", converter=_time_zone)
     fiscal_year_start_month: int = attrs.field(default=1, validator=_month)
+    working_hours: WorkingHours = attrs.field(factory=WorkingHours.office, converter=_working_hours)
+    holidays: frozenset[dt.date] = attrs.field(factory=frozenset, converter=_holiday_dates)
+    holiday_subdivision: str | None = attrs.field(default=None, kw_only=True)
+    holiday_country: str | None = attrs.field(
+        default=None, kw_only=True, validator=_check_holiday_country
+    )  # after the subdivision, so its validator sees it
 
     def today(self, now: dt.datetime) -> dt.date:
         """Return the calendar day `now` falls on in this calendar's time zone."""
@@ -125,26 +183,45 @@ class BusinessCalendar:
         absolute = day.year * 12 + day.month - 1 - back
         return dt.date(absolute // 12, absolute % 12 + 1, 1)
 
+    def is_holiday(self, day: dt.date) -> bool:
+        """Whether `day` is closed as a holiday (given as data or the country's)."""
+        if day in self.holidays:
+            return True
+        if self.holiday_country is None:
+            return False
+        return day in public_holidays(self.holiday_country, self.holiday_subdivision, day.year)
+
     def to_dict(self) -> dict[str, Any]:
-        """Return the plain dict form."""
-        return {
+        """Return the plain dict form (JSON-ready; `from_dict` reads it back)."""
+        data: dict[str, Any] = {
             "time_zone": self.time_zone,
             "fiscal_year_start_month": self.fiscal_year_start_month,
+            "working_hours": self.working_hours.to_dict(),
         }
+        if self.holidays:
+            data["holidays"] = [day.isoformat() for day in sorted(self.holidays)]
+        if self.holiday_country is not None:
+            data["holiday_country"] = self.holiday_country
+        if self.holiday_subdivision is not None:
+            data["holiday_subdivision"] = self.holiday_subdivision
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BusinessCalendar:
         """Load the dict form written by `to_dict`.
 
+        A calendar stored before working hours existed loads with the default hours.
+
         Raises:
             SegmentError: When it is not a calendar.
+            ValidationError: When its working hours, holidays or country are not valid.
         """
-        if not isinstance(data, Mapping) or not set(data) <= {
-            "time_zone",
-            "fiscal_year_start_month",
-        }:
+        if not isinstance(data, Mapping) or not set(data) <= _CALENDAR_KEYS:
             raise SegmentError(f"{data!r} is not a business calendar")
         return cls(**data)
+
+
+_CALENDAR_KEYS = {field.name for field in attrs.fields(BusinessCalendar)}
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ from crmkit.values.enums import (
 )
 from crmkit.values.money import Money
 from crmkit.values.phone import PhoneNumber, PhoneType
+from crmkit.values.working_hours import WorkingHours
 
 __all__ = [
     "ActivityKind",
@@ -33,4 +34,5 @@ __all__ = [
     "Priority",
     "QualificationVerdict",
     "TaskStatus",
+    "WorkingHours",
 ]
