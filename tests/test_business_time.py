@@ -37,13 +37,15 @@ HOURS = {
     "wed": "08:30-17:30",
     "thu": ["00:00-02:00", "08:30-17:30", "22:00-24:00"],
     "fri": ["08:30-12:00", "12:00-16:00"],
-    "sat": "10:00-14:00",
+    "sat": ["10:00-14:00", "23:00-24:00"],
     "sun": ["01:00-04:00", "20:00-21:00"],
 }
 ZONES = {
     "Europe/Berlin": ("DE", "BY"),
     "America/New_York": ("US", "NY"),
     "Australia/Sydney": ("AU", "NSW"),
+    # Clocks change at midnight here: a day's instants are not all before the next day's.
+    "America/Santiago": ("CL", None),
 }
 EXTRA_HOLIDAYS = [dt.date(2021, 3, 28), dt.date(2033, 11, 6), dt.date(2010, 10, 3)]
 PER_ZONE = 35_000 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 3_000

@@ -48,6 +48,7 @@ _DAY = dt.timedelta(days=1)
 _WINDOW = dt.timedelta(days=7)
 _FIRST_YEAR, _LAST_YEAR = 1900, 2200
 _MOST_WORKING_TIME = dt.timedelta(days=36_525)  # a century
+_LATEST = dt.datetime(_LAST_YEAR, 12, 31, tzinfo=dt.UTC)
 _MOST_CLOSED_DAYS = 3700
 """How far `add` looks for working time before it says the calendar never opens (10 years)."""
 _MOST_CACHED_DAYS = 200_000
@@ -137,7 +138,7 @@ class BusinessTime:
         if end < start:
             return -self.between(end, start)
         total = _ZERO
-        for low, high in self.intervals(start, end):
+        for low, high in self._clipped(start, end):
             total += high - low
         return total
 
@@ -147,11 +148,20 @@ class BusinessTime:
         Raises:
             ValidationError: For naive datetimes.
         """
-        start, end = self._instant(start, "start"), self._instant(end, "end")
+        return self._clipped(self._instant(start, "start"), self._instant(end, "end"))
+
+    def _clipped(self, start: dt.datetime, end: dt.datetime) -> list[Interval]:
         found: list[Interval] = []
         if end <= start:
             return found
-        day, last = self._local_day(start) - _DAY, self._local_day(end) + _DAY
+        day, last = self._local_day(start), self._local_day(end)
+        # A day's instants are those whose wall-clock date is that day. Only where the
+        # clocks go back across midnight can an instant of day d come after one of d + 1;
+        # then the neighbouring days are read too.
+        if self._offset(start - _DAY) != self._offset(start):
+            day -= _DAY
+        if self._offset(end + _DAY) != self._offset(end):
+            last += _DAY
         while day <= last:
             for low, high in self.day_intervals(day):
                 low, high = max(low, start), min(high, end)
@@ -175,14 +185,16 @@ class BusinessTime:
     def _advance(self, cursor: dt.datetime, remaining: dt.timedelta) -> dt.datetime:
         """The instant `remaining` working time after `cursor` (its next opening for zero)."""
         closed_until = cursor + _MOST_CLOSED_DAYS * _DAY
+        step = _DAY  # most answers lie within a day or two: look a day ahead, then further
         while True:
-            window = min(cursor + _WINDOW, self._latest())
-            for low, high in self.intervals(cursor, window):
+            window = min(cursor + step, _LATEST)
+            step = min(step * 2, _WINDOW)
+            for low, high in self._clipped(cursor, window):
                 if remaining == _ZERO or remaining <= high - low:
                     return low + remaining
                 remaining -= high - low
                 closed_until = high + _MOST_CLOSED_DAYS * _DAY
-            if window >= self._latest():
+            if window >= _LATEST:
                 raise ValidationError.single(
                     "duration", remaining, f"of working time runs past the year {_LAST_YEAR}"
                 )
@@ -269,7 +281,3 @@ class BusinessTime:
                 field, value, f"is outside the years {_FIRST_YEAR} to {_LAST_YEAR}"
             )
         return instant
-
-    @staticmethod
-    def _latest() -> dt.datetime:
-        return dt.datetime(_LAST_YEAR, 12, 31, tzinfo=dt.UTC)
