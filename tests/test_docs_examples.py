@@ -35,3 +35,13 @@ def test_the_getting_started_guide_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out.splitlines()
     assert "1500 EUR" in out  # the order's total: the exact sum of its lines
     assert "12500 EUR" in out
+
+
+def test_the_business_time_guide_runs():
+    """docs/business-time.md: its Python blocks run and their asserts hold."""
+    blocks = _python_blocks(ROOT / "docs" / "business-time.md")
+    assert len(blocks) >= 1
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "business-time.md", "exec"), namespace)
+    assert "work" in namespace
