@@ -326,6 +326,10 @@ class Backend(Protocol):
         """Set a store-wide setting."""
         ...
 
+    def load_settings(self, prefix: str) -> dict[str, str]:
+        """Return every store-wide setting whose key starts with `prefix`, by key."""
+        ...
+
     def load_segments(self, name: str | None) -> list[SavedSegment]:
         """Return the saved segment of that name, or all of them (by name) for None."""
         ...

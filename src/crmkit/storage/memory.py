@@ -678,6 +678,10 @@ class _MemoryBackend:
     def store_setting(self, key: str, value: str) -> None:
         self._settings.set(key, value)
 
+    def load_settings(self, prefix: str) -> dict[str, str]:
+        with self._lock:
+            return {k: v for k, v in self._settings.items() if k.startswith(prefix)}
+
     def load_segments(self, name: str | None) -> list[SavedSegment]:
         with self._lock:
             if name is not None:

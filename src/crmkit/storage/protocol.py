@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from crmkit.leads.convert import Conversion
 
 __all__ = [
+    "CalendarBook",
     "CustomFieldRegistry",
     "DealRepository",
     "DomainEvent",
@@ -737,6 +738,38 @@ class PipelineBook(Protocol):
         ...
 
 
+class CalendarBook(Protocol):
+    """Business calendars stored by name: a support team in Berlin, sales in New York.
+
+    The store's own calendar (`UnitOfWork.business_calendar`) is apart from these.
+    """
+
+    def get(self, name: str) -> BusinessCalendar:
+        """Return the calendar stored under `name`.
+
+        Raises:
+            NotFoundError: When no calendar has that name.
+        """
+        ...
+
+    def save(self, name: str, calendar: BusinessCalendar) -> None:
+        """Store `calendar` under `name`, replacing one of that name.
+
+        Raises:
+            ValidationError: For a blank or overlong name (naming ``name``) or a `calendar`
+                that is not a `BusinessCalendar` (naming ``calendar``).
+        """
+        ...
+
+    def names(self) -> tuple[str, ...]:
+        """Return the names of the stored calendars, sorted."""
+        ...
+
+    def __contains__(self, name: object) -> bool:
+        """Whether a calendar is stored under `name`."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories for every kind, the outbox and custom-field schemas."""
 
@@ -806,6 +839,11 @@ class UnitOfWork(Protocol):
     @property
     def business_calendar(self) -> BusinessCalendar:
         """The store's business calendar (time zone, fiscal year) for relative dates."""
+        ...
+
+    @property
+    def calendars(self) -> CalendarBook:
+        """Business calendars stored by name (teams' and people's working hours)."""
         ...
 
     @property

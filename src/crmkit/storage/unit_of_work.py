@@ -38,6 +38,7 @@ from crmkit.model.order import Order
 from crmkit.model.registry import KINDS, Kind, kind_named
 from crmkit.model.task import Task
 from crmkit.storage.backend import Backend, PendingEvent, SegmentQuery
+from crmkit.storage.calendar_book import CalendarBook
 from crmkit.storage.custom_field_registry import CustomFieldRegistry
 from crmkit.storage.facts import COUNTED_ORDER_STATUSES, compute_facts
 from crmkit.storage.pipeline_book import PipelineBook
@@ -168,6 +169,11 @@ class BackendUnitOfWork:
     def segments(self) -> SegmentBook:
         """The saved segments."""
         return SegmentBook(self)
+
+    @functools.cached_property
+    def calendars(self) -> CalendarBook:
+        """Business calendars stored by name."""
+        return CalendarBook(self)
 
     @functools.cached_property
     def pipelines(self) -> PipelineBook:

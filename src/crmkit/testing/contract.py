@@ -37,6 +37,7 @@ import attrs
 import pytest
 
 from crmkit.clock import FixedClock
+from crmkit.conditions.dates import BusinessCalendar
 from crmkit.errors import (
     ConcurrencyError,
     CrmkitError,
@@ -1609,6 +1610,58 @@ class StoreContract(StoreFixtures):
             uow.companies.add(Company.create(name="Free", custom={"anything": "goes"}, clock=clock))
         assert self.read(store, lambda uow: uow.custom_fields.get("company").version) == 0
 
+    # == named business calendars ===========================================================
+
+    def test_calendars_are_stored_by_name_and_read_back_equal(self, store: Store) -> None:
+        """Each name keeps its own calendar (hours, holidays, zone); names come sorted."""
+        berlin = BusinessCalendar(
+            time_zone="Europe/Berlin",
+            working_hours={"mon": ["08:00-12:00", "13:00-17:00"], "fri": "08:00-14:00"},
+            holidays=[dt.date(2026, 12, 24)],
+        )
+        new_york = BusinessCalendar(time_zone="America/New_York")
+        with store.unit_of_work() as uow:
+            assert uow.calendars.names() == ()
+            uow.calendars.save("support Berlin", berlin)
+            uow.calendars.save("sales NY", new_york)
+            assert uow.calendars.get("support Berlin") == berlin  # its own writes
+        with store.unit_of_work(readonly=True) as uow:
+            assert uow.calendars.names() == ("sales NY", "support Berlin")
+            assert uow.calendars.get("support Berlin") == berlin
+            assert uow.calendars.get("sales NY") == new_york
+            assert "sales NY" in uow.calendars
+            assert "sales" not in uow.calendars
+            assert uow.business_calendar == BusinessCalendar()  # the store's own is apart
+        with store.unit_of_work() as uow:
+            uow.calendars.save("sales NY", berlin)  # replaced
+        assert self.read(store, lambda uow: uow.calendars.get("sales NY")) == berlin
+
+    def test_an_unknown_calendar_is_not_found_and_bad_ones_are_refused(self, store: Store) -> None:
+        """A missing name is NotFoundError; a bad name or a non-calendar is a ValidationError."""
+        with store.unit_of_work() as uow:
+            with pytest.raises(NotFoundError):
+                uow.calendars.get("nobody")
+            for name in ("", "  ", "x" * 201, "tab\there", 5):
+                with pytest.raises(ValidationError) as caught:
+                    uow.calendars.save(name, BusinessCalendar())  # type: ignore[arg-type]
+                assert caught.value.fields == ("name",)
+            with pytest.raises(ValidationError) as caught:
+                uow.calendars.save("ok", {"time_zone": "UTC"})  # type: ignore[arg-type]
+            assert caught.value.fields == ("calendar",)
+            assert uow.calendars.names() == ()
+
+    def test_a_calendar_saved_in_a_rolled_back_unit_of_work_is_not_kept(self, store: Store) -> None:
+        """Saving a calendar is part of the unit of work: all or nothing."""
+
+        def fail() -> None:
+            with store.unit_of_work() as uow:
+                uow.calendars.save("temporary", BusinessCalendar(time_zone="Asia/Tokyo"))
+                raise RuntimeError("the request failed")
+
+        with pytest.raises(RuntimeError):
+            fail()
+        assert self.read(store, lambda uow: uow.calendars.names()) == ()
+
     # == reopening (file-based stores) =====================================================
 
     def test_everything_survives_closing_and_reopening(self, clock: FixedClock) -> None:
@@ -1622,6 +1675,7 @@ class StoreContract(StoreFixtures):
                 # A stored deal credits unattributed moves to the actor: compare what add returns.
                 records = [repository(uow, entity.KIND).add(entity) for entity in records]
                 uow.custom_fields.save(schema)
+                uow.calendars.save("team", BusinessCalendar(time_zone="Europe/Berlin"))
                 uow.record(ContractEvent("persisted", 7))
                 archived = uow.leads.archive(uow.leads.get(records[2].id))
             facts = self.read(store, lambda uow: uow.contacts.facts(parents.contact.id))
@@ -1636,6 +1690,7 @@ class StoreContract(StoreFixtures):
             pytest.skip("this store keeps nothing once closed (reopen_store returned None)")
         with reopened:
             with reopened.unit_of_work(readonly=True) as uow:
+                assert uow.calendars.get("team") == BusinessCalendar(time_zone="Europe/Berlin")
                 for entity in records:
                     want = archived if entity.id == archived.id else entity
                     assert_identical(want, repository(uow, entity.KIND).get(entity.id))

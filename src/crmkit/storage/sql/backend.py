@@ -821,6 +821,15 @@ class SqlBackend:
             f"INSERT INTO crmkit_meta (key, value) VALUES ({p}, {p})", [f"setting.{key}", value]
         )
 
+    def load_settings(self, prefix: str) -> dict[str, str]:
+        """Return the settings in ``crmkit_meta`` whose key starts with `prefix`."""
+        p, full = self._p, f"setting.{prefix}"
+        rows = self._execute(
+            f"SELECT key, value FROM crmkit_meta WHERE substr(key, 1, {p}) = {p}",
+            [len(full), full],
+        ).fetchall()
+        return {str(key).removeprefix("setting."): str(value) for key, value in rows}
+
     _SEGMENT_COLUMNS = (
         "name, kind, definition, static, description, version, created_at, updated_at,"
         " evaluated_at, evaluated_by, member_count"
