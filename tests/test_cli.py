@@ -60,6 +60,11 @@ def test_the_demo_reports_what_it_built_and_found_as_json(demo_db, tmp_path):
     assert sum(report["leads"][k] for k in ("qualified", "nurture", "disqualified")) == 120
     assert len(report["top_deals"]) == 10
     assert [s[0] for s in report["segments"]][:2] == ["Engaged decision makers", "VIPs gone quiet"]
+    touch = report["first_touch"]
+    assert (
+        touch["met"] + touch["breached"] + touch["ok"] + touch["warning"] + touch["paused"] == 120
+    )
+    assert 0 < touch["never touched"] <= touch["breached"]
     assert report["model"]["held_out"] > 0
     assert 0.5 < report["model"]["roc_auc"] <= 1.0
 
@@ -138,6 +143,9 @@ def test_show_and_history_find_a_record_by_id(demo_db):
         (("history", "01900000-0000-7000-8000-000000000000"), "no record history"),
         (("rfm", "--currency", "XYZ"), "XYZ"),
         (("segment", 'country = "DE"', "--kind", "planet"), "is not a kind of record"),
+        (("sla", "--target", "4x"), 'is not business time like "4h"'),
+        (("sla", "--policy", "/no/such/policy.toml"), "cannot be read"),
+        (("sla", "--at", "yesterday"), "--at"),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_1(demo_db, capsys, args, message):
@@ -168,7 +176,7 @@ def test_crmkit_db_names_the_store(demo_db):
 
 
 @pytest.mark.parametrize("command", ["demo", "segment", "score", "pipeline", "show", "history",
-                                     "rfm", "info"])  # fmt: skip
+                                     "rfm", "info", "sla"])  # fmt: skip
 def test_every_command_has_help_with_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0
@@ -227,3 +235,32 @@ def test_pipeline_save_stores_a_definition_and_the_report_shows_it(demo_db, tmp_
                             capsys=capsys)  # fmt: skip
     assert code == 1
     assert "cannot be read" in err
+
+
+def test_sla_lists_the_demo_leads_first_touch_clocks(demo_db, tmp_path):
+    """As of the demo's instant: the JSON rows agree with the demo's own counts."""
+    report = json.loads(run("demo", "--db", f"sqlite:///{tmp_path / 's.db'}", "--size", "small",
+                            "--json").output)  # fmt: skip
+    at = "2026-06-30T17:00:00Z"
+    rows = json.loads(run("sla", "--db", demo_db, "--at", at, "--all", "--json").output)
+    states = [row["state"] for row in rows]
+    assert len(rows) == 120
+    assert states.count("met") == report["first_touch"]["met"]
+    assert states.count("breached") == report["first_touch"]["breached"]
+    assert states == sorted(states, key=["breached", "warning", "ok", "paused", "met"].index)
+    unmet = json.loads(run("sla", "--db", demo_db, "--at", at, "--json").output)
+    assert [row["state"] for row in unmet] == [s for s in states if s != "met"]
+    policy = tmp_path / "slow.toml"
+    policy.write_text(
+        'name = "first_touch_slow"\napplies_to = "lead"\ntarget = "200h"\n'
+        '[start]\non = "created"\n[stop]\non = "activity"\n'
+        'where = "direction = \\"outbound\\""\n',
+        encoding="utf-8",
+    )
+    slow = json.loads(run("sla", "--db", demo_db, "--at", at, "--all", "--json",
+                          "--policy", str(policy)).output)  # fmt: skip
+    assert [row["state"] for row in slow].count("met") > states.count("met")
+    table = run("sla", "--db", demo_db, "--at", at)
+    assert table.exit_code == 0
+    assert "SLA first_touch (leads)" in table.output
+    assert f"{report['first_touch']['breached']} breached" in table.output

@@ -366,3 +366,12 @@ def test_a_running_clock_counts_business_time_and_its_state_only_moves_forward(c
         assert clock.state is expected
         seen.append(_ORDER.index(clock.state))
     assert seen == sorted(seen)
+
+
+def test_a_clock_evaluated_in_the_past_reads_the_value_the_field_had_then():
+    """The lead is nurturing today since 11:00; at 10:30 its clock was running, not paused."""
+    lead = lead_created(berlin(30, 10)).changed(status="nurturing")
+    history = [_status_change(lead, berlin(30, 11), "new", "nurturing")]
+    then = clock_of(lead, berlin(30, 10, 30), history=history)
+    assert (then.state, then.elapsed) == (SlaState.OK, dt.timedelta(minutes=30))
+    assert clock_of(lead, berlin(30, 12), history=history).state is SlaState.PAUSED

@@ -17,6 +17,7 @@ from crmkit.cli.pipeline import pipeline
 from crmkit.cli.records import history, show
 from crmkit.cli.scores import score
 from crmkit.cli.segments import rfm_command, segment
+from crmkit.cli.sla import sla
 from crmkit.errors import CrmkitError
 
 __all__ = ["app", "main"]
@@ -36,6 +37,7 @@ app.command()(pipeline)
 app.command()(show)
 app.command()(history)
 app.command("rfm")(rfm_command)
+app.command()(sla)
 app.command()(info)
 
 

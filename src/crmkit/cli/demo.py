@@ -82,6 +82,12 @@ def render(report: DemoReport, url: str) -> None:
         f"{leads['disqualified']} disqualified. Scored engagement and fit of "
         f"{report.scored['engagement']:,} contacts.\n"
     )
+    touch = report.first_touch
+    say(
+        f"First touch of new leads within 4 business hours (Mon-Fri 09:00-17:00 UTC): "
+        f"{touch['met']} met, {touch['breached']} breached ({touch['never touched']} never "
+        f"touched), {touch['ok'] + touch['warning'] + touch['paused']} still running.\n"
+    )
     table = Table(title="Open pipeline (EUR)", title_justify="left", header_style="bold")
     for name, justify in [("pipeline", "left"), ("stage", "left"), ("deals", "right"),
                           ("value", "right"), ("weighted", "right")]:  # fmt: skip
@@ -125,5 +131,6 @@ def render(report: DemoReport, url: str) -> None:
     say(f"RFM groups of customers (EUR orders): {groups}.\n")
     say(
         "Next: crmkit segment 'score.engagement >= 20' --list, crmkit pipeline, "
-        "crmkit rfm, crmkit info (each takes --db and --help)."
+        f"crmkit rfm, crmkit sla --at {report.as_of:%Y-%m-%dT%H:%M}Z, crmkit info "
+        "(each takes --db and --help)."
     )

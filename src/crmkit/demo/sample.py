@@ -197,6 +197,9 @@ def build_sample_crm(
         uow.deals.add_many(deals, progress=lambda d, t: report("deals", d, t or 0))
 
     activities = _activities(rng, contacts, plan.activities_per_contact, clock)
+    # The first touches of the leads draw from their own generator, so the rest of the
+    # sample stays what it was for a seed.
+    activities += _first_touches(random.Random(f"{seed}-first-touch"), leads, clock)
     with store.unit_of_work(actor="demo") as uow:
         uow.activities.add_many(
             activities, batch_size=2000, progress=lambda d, t: report("activities", d, t or 0)
@@ -357,6 +360,28 @@ def _activities(
                     clock=clock,
                 )
             )
+    return made
+
+
+def _first_touches(rng: random.Random, leads: list[Lead], clock: FixedClock) -> list[Activity]:
+    """Most leads get an outbound call or email, some fast, some late; a few none yet."""
+    made = []
+    for lead in leads:
+        if rng.random() < 0.15:
+            continue
+        delay = dt.timedelta(hours=rng.choice([0.25, 0.5, 1, 2, 3, 5, 8, 20, 30, 50]))
+        kind = rng.choice(["call", "email"])
+        made.append(
+            Activity.create(
+                kind=kind,
+                direction="outbound",
+                outcome="connected" if kind == "call" else "sent",
+                occurred_at=min(lead.created_at + delay, NOW),
+                subject=f"first {kind} with {lead.first_name}",
+                lead_id=lead.id,
+                clock=clock,
+            )
+        )
     return made
 
 

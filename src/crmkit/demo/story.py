@@ -36,6 +36,7 @@ from crmkit.segments.parser import parse
 from crmkit.segments.rfm import rfm, rfm_groups
 from crmkit.storage.protocol import Store
 from crmkit.values.money import Money
+from crmkit.work.sla import SlaState, first_touch_policy, sla_clocks
 
 __all__ = [
     "SEGMENTS",
@@ -111,6 +112,7 @@ class DemoReport:
     rfm_groups: tuple[tuple[str, int], ...]
     model: ModelQuality | None
     scored: dict[str, int]
+    first_touch: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (decimals as text, instants in ISO form)."""
@@ -162,6 +164,9 @@ def run_demo(
     stored = build_sample_crm(store, seed=seed, size=size, progress=report)
     sales, renewals = default_sales_pipeline(), default_renewal_pipeline()
     leads = _qualify_and_convert(store, report)
+    report("first touch", 0, 1)
+    first_touch = _first_touch(store)
+    report("first touch", 1, 1)
     scored = {
         "engagement": score_engagement(
             store, default_engagement_model(), as_of=NOW, progress=_step(report, "engagement")
@@ -210,7 +215,18 @@ def run_demo(
         rfm_groups=tuple((g.value, len(ids)) for g, ids in groups.items() if ids),
         model=quality,
         scored=scored,
+        first_touch=first_touch,
     )
+
+
+def _first_touch(store: Store) -> dict[str, int]:
+    """The leads' first-touch clocks (4 business hours, the store's calendar) by state."""
+    clocks = sla_clocks(store, first_touch_policy("4h"), now=NOW)
+    counts = {state.value: 0 for state in SlaState}
+    for clock in clocks:
+        counts[clock.state.value] += 1
+    counts["never touched"] = sum(1 for clock in clocks if clock.stopped_at is None)
+    return counts
 
 
 def _step(report: Progress, name: str) -> Callable[[int, int | None], None]:

@@ -5,6 +5,24 @@
 """
 
 from crmkit.work.calendar import BusinessTime, Interval
-from crmkit.work.sla import SlaClock, SlaPolicy, SlaState, Trigger, sla_clock
+from crmkit.work.sla import (
+    SlaClock,
+    SlaPolicy,
+    SlaState,
+    Trigger,
+    first_touch_policy,
+    sla_clock,
+    sla_clocks,
+)
 
-__all__ = ["BusinessTime", "Interval", "SlaClock", "SlaPolicy", "SlaState", "Trigger", "sla_clock"]
+__all__ = [
+    "BusinessTime",
+    "Interval",
+    "SlaClock",
+    "SlaPolicy",
+    "SlaState",
+    "Trigger",
+    "first_touch_policy",
+    "sla_clock",
+    "sla_clocks",
+]

@@ -40,12 +40,20 @@ from crmkit.errors import CrmkitError, Problem, ValidationError
 from crmkit.model.activity import Activity
 from crmkit.model.entity import Entity
 from crmkit.model.registry import KINDS
-from crmkit.storage.protocol import HistoryEntry
-from crmkit.values.arguments import check_items, require_instance
+from crmkit.storage.protocol import HistoryEntry, Store
+from crmkit.values.arguments import check_items, require_attributes, require_instance
 from crmkit.values.temporal import require_instant
 from crmkit.work.calendar import BusinessTime
 
-__all__ = ["SlaClock", "SlaPolicy", "SlaState", "Trigger", "sla_clock"]
+__all__ = [
+    "SlaClock",
+    "SlaPolicy",
+    "SlaState",
+    "Trigger",
+    "first_touch_policy",
+    "sla_clock",
+    "sla_clocks",
+]
 
 _STARTS = ("created", "stage_entered", "field_changed")
 _STOPS = ("activity", "stage_left", "field_changed")
@@ -262,17 +270,19 @@ def sla_clock(
     history = check_items(history, "history", HistoryEntry, "history entries")
     if not isinstance(record, KINDS[policy.applies_to].cls):
         raise ValidationError.single("record", record, f"is not a {policy.applies_to}")
-    changes = sorted(
-        (entry for entry in history if entry.entity_id == record.id and entry.at <= now),
-        key=lambda entry: entry.at,
+    # Every change of the record, later ones too: the value a field had before `now` is the
+    # old value of its first later change (the record itself holds today's value).
+    everything = sorted(
+        (entry for entry in history if entry.entity_id == record.id), key=lambda e: e.at
     )
+    changes = [entry for entry in everything if entry.at <= now]
     started = _start(policy.start, record, changes, now)
     if started is None:
         return None
     start, stay_end = started
     stop = _stop(policy, record, activities, changes, start, stay_end, now)
     end = now if stop is None else stop
-    pauses = _pauses(policy, record, changes, start, end)
+    pauses = _pauses(policy, record, everything, start, end)
     spans = _subtract([(start, end)], pauses)
     elapsed = sum((business.between(low, high) for low, high in spans), dt.timedelta(0))
     paused_now = stop is None and bool(pauses) and pauses[-1][1] >= end
@@ -300,6 +310,77 @@ def sla_clock(
         warns_at=warns_at,
         breaches_at=breaches_at,
     )
+
+
+def first_touch_policy(target: str = "4h") -> SlaPolicy:
+    """A common starting point: a lead's first outbound activity within `target` business time.
+
+    Paused while the lead is nurturing; warns at 75 %.
+
+    Raises:
+        ValidationError: For a target that is not business time like ``"4h"``.
+    """
+    return SlaPolicy.from_dict(
+        {
+            "name": "first_touch",
+            "applies_to": "lead",
+            "start": {"on": "created"},
+            "stop": {"on": "activity", "where": 'direction = "outbound"'},
+            "target": target,
+            "warn_at": 0.75,
+            "pause": {"field": "status", "values": ["nurturing"]},
+        }
+    )
+
+
+def sla_clocks(
+    store: Store, policy: SlaPolicy, *, now: dt.datetime | None = None
+) -> list[SlaClock]:
+    """Return the clock of every live record of the policy's kind that has one, by record id.
+
+    Reads the records, their activities (streamed, grouped by record) and, when the policy
+    looks at field changes or pauses, each record's history, in one read-only unit of work.
+    Business time is counted in the stored calendar the policy names, else the store's own.
+
+    Args:
+        store: The store.
+        policy: The policy.
+        now: The instant to evaluate at (the store's clock by default).
+
+    Raises:
+        ValidationError: For a `policy` that is not one or a naive `now`.
+        NotFoundError: When the policy names a calendar the store does not have.
+    """
+    require_instance(policy, SlaPolicy, "policy")
+    require_attributes(store, "store", ("unit_of_work", "history"), "a store")
+    found: list[SlaClock] = []
+    with store.unit_of_work(readonly=True) as uow:
+        at = uow.clock.now() if now is None else require_instant(now, "now")
+        calendar = (
+            uow.business_calendar if policy.calendar is None else uow.calendars.get(policy.calendar)
+        )
+        business = BusinessTime(calendar)
+        uses_history = policy.pause_field is not None or "field_changed" in (
+            policy.start.on,
+            policy.stop.on,
+        )
+        groups = (
+            uow.activities.grouped(f"{policy.applies_to}_id")
+            if policy.stop.on == "activity"
+            else iter(())
+        )
+        group = next(groups, None)
+        for record in uow.repository(policy.applies_to).iter():
+            while group is not None and group[0] < record.id:
+                group = next(groups, None)
+            activities = group[1] if group is not None and group[0] == record.id else ()
+            history = store.history(record.id) if uses_history else ()
+            clock = sla_clock(
+                policy, record, business=business, now=at, activities=activities, history=history
+            )
+            if clock is not None:
+                found.append(clock)
+    return found
 
 
 # -- the pieces ----------------------------------------------------------------------------
