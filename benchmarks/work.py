@@ -9,6 +9,13 @@ measured interval (asserted). Both are timed interleaved, GC on, on the same ran
 intervals from 2000 to 2040: working time between two instants up to a day, a week and a
 quarter apart, and "4 business hours after". crmkit is measured warm (one `BusinessTime`
 kept, as an SLA run keeps it) and cold (a new one per call: every day computed afresh).
+
+SLA states (``--leads N``, default 20,000; 100k by hand): `sla_clocks` over a SQLite store of
+N leads, 85 % with an outbound first touch and a few inbound activities each, against a
+hand-written pass: one SQL query for the leads' creation times, one for each lead's first
+outbound activity (``min(occurred_at) ... GROUP BY lead_id``), and the same `BusinessTime`
+arithmetic and state rules in a loop (no entity is built). The policy has no pause, so
+neither side reads history.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ import argparse
 import datetime as dt
 import random
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from benchmarks.report import gc_policy, interleaved, print_table
 from crmkit.conditions import BusinessCalendar
 from crmkit.values.public_holidays import public_holidays
-from crmkit.work import BusinessTime
+from crmkit.work import BusinessTime, SlaPolicy, SlaState, sla_clocks
 
 ZONE = "Europe/Berlin"
 SHIFTS = ((8 * 60 + 30, 12 * 60), (13 * 60, 17 * 60 + 30))
@@ -97,10 +105,124 @@ def _intervals(n: int, span: dt.timedelta, seed: int) -> list[tuple[dt.datetime,
     return found
 
 
+SLA = SlaPolicy.from_dict(
+    {
+        "name": "first_touch",
+        "applies_to": "lead",
+        "start": {"on": "created"},
+        "stop": {"on": "activity", "where": 'direction = "outbound"'},
+        "target": "4h",
+    }
+)
+NOW = dt.datetime(2026, 6, 30, 17, tzinfo=UTC)
+
+
+def _sla_store(folder: str, n: int) -> Any:
+    import crmkit
+    from crmkit import Activity, FixedClock, Lead
+
+    rnd = random.Random(3)
+    clock = FixedClock(NOW)
+    store = crmkit.open_store(f"sqlite:///{folder}/sla.db", clock=clock)
+    store_calendar = CALENDAR
+    with store.unit_of_work() as uow:
+        uow.set_business_calendar(store_calendar)
+    for first in range(0, n, 10_000):
+        leads, activities = [], []
+        for i in range(first, min(n, first + 10_000)):
+            created = NOW - dt.timedelta(minutes=rnd.randrange(120 * 1440))
+            lead = Lead.create(last_name=f"L{i}", created_at=created, clock=clock)
+            leads.append(lead)
+            for direction in ("inbound", "inbound", "outbound"):
+                if direction == "outbound" and rnd.random() < 0.15:
+                    continue
+                at = min(created + dt.timedelta(minutes=rnd.randrange(3000)), NOW)
+                activities.append(
+                    Activity.create(
+                        kind="email",
+                        direction=direction,
+                        occurred_at=at,
+                        lead_id=lead.id,
+                        clock=clock,
+                    )
+                )
+        with store.unit_of_work() as uow:
+            uow.leads.add_many(leads)
+            uow.activities.add_many(activities)
+    return store
+
+
+def _hand_written_sla(path: str, business: BusinessTime) -> list[tuple[Any, SlaState]]:
+    import sqlite3
+    import uuid
+
+    raw = sqlite3.connect(path)
+    try:
+        leads = raw.execute(
+            "SELECT id, created_at FROM leads WHERE archived_at IS NULL ORDER BY id"
+        ).fetchall()
+        touched = dict(
+            raw.execute(
+                "SELECT lead_id, min(occurred_at) FROM activities WHERE direction = 'outbound'"
+                " AND archived_at IS NULL AND lead_id IS NOT NULL GROUP BY lead_id"
+            ).fetchall()
+        )
+    finally:
+        raw.close()
+    epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
+    now_us = int((NOW - epoch) / dt.timedelta(microseconds=1))
+    target, warn = SLA.target, SLA.target * SLA.warn_at
+    found = []
+    for key, created_us in leads:
+        first = touched.get(key)
+        if first is not None and created_us <= first <= now_us:
+            stop = epoch + dt.timedelta(microseconds=first)
+        else:
+            stop = None
+        start = epoch + dt.timedelta(microseconds=created_us)
+        elapsed = business.between(start, NOW if stop is None else stop)
+        if stop is not None:
+            state = SlaState.MET if elapsed <= target else SlaState.BREACHED
+        elif elapsed > target:
+            state = SlaState.BREACHED
+        else:
+            state = SlaState.WARNING if elapsed >= warn else SlaState.OK
+        found.append((uuid.UUID(bytes=key), state))
+    return found
+
+
+def bench_sla(n: int, repeat: int) -> list[list[object]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = _sla_store(folder, n)
+        try:
+            business = BusinessTime(CALENDAR)
+            mine = [(c.record_id, c.state) for c in sla_clocks(store, SLA, now=NOW)]
+            assert mine == _hand_written_sla(f"{folder}/sla.db", business)
+            times = interleaved(
+                {
+                    "hand-written (2 queries + loop)": lambda: _hand_written_sla(
+                        f"{folder}/sla.db", business
+                    ),
+                    "crmkit sla_clocks": lambda: sla_clocks(store, SLA, now=NOW),
+                },
+                repeat,
+            )
+        finally:
+            store.close()
+    base = times["hand-written (2 queries + loop)"]
+    return [
+        [f"SLA states of {n:,} leads: {name}", seconds / n * 1e6, seconds / base]
+        for name, seconds in times.items()
+    ]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks work", description=__doc__)
     parser.add_argument("--n", type=int, default=2_000, help="intervals per case")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--leads", type=int, default=20_000, help="leads in the SLA case")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     n, repeat = (50, 1) if args.smoke else (args.n, args.repeat)
@@ -148,4 +270,8 @@ def main(argv: list[str]) -> int:
         f" median of {repeat}, interleaved; {gc_policy()}"
     )
     print_table("business time", ["case", "µs per call", "x plain loop"], rows)
+    leads = 300 if args.smoke else args.leads
+    print_table(
+        "SLA states (SQLite)", ["case", "µs per lead", "x hand-written"], bench_sla(leads, repeat)
+    )
     return 0

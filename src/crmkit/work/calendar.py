@@ -68,6 +68,7 @@ class BusinessTime:
         self.calendar = require_instance(calendar, BusinessCalendar, "calendar")
         self._zone = pendulum.timezone(calendar.time_zone)
         self._days: dict[dt.date, tuple[Interval, ...]] = {}
+        self._totals: dict[dt.date, dt.timedelta] = {}
 
     # -- the questions ----------------------------------------------------------------------
 
@@ -137,10 +138,47 @@ class BusinessTime:
         start, end = self._instant(start, "start"), self._instant(end, "end")
         if end < start:
             return -self.between(end, start)
+        return self._total(start, end)
+
+    def _total(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        """The working time in ``[start, end)``: whole days from a cache, the ends clipped."""
         total = _ZERO
-        for low, high in self._clipped(start, end):
-            total += high - low
+        for day in self._days_between(start, end):
+            intervals = self.day_intervals(day)
+            if not intervals:
+                continue
+            if start <= intervals[0][0] and intervals[-1][1] <= end:
+                total += self._day_total(day)
+                continue
+            for low, high in intervals:
+                low, high = max(low, start), min(high, end)
+                if low < high:
+                    total += high - low
         return total
+
+    def _day_total(self, day: dt.date) -> dt.timedelta:
+        found = self._totals.get(day)
+        if found is None:
+            found = self._totals[day] = sum(
+                (high - low for low, high in self.day_intervals(day)), _ZERO
+            )
+        return found
+
+    def _days_between(self, start: dt.datetime, end: dt.datetime) -> Iterator[dt.date]:
+        """The local days whose instants can fall in ``[start, end)`` (none when empty)."""
+        if end <= start:
+            return
+        day, last = self._local_day(start), self._local_day(end)
+        # A day's instants are those whose wall-clock date is that day. Only where the
+        # clocks go back across midnight can an instant of day d come after one of d + 1;
+        # then the neighbouring days are read too.
+        if self._offset(start - _DAY) != self._offset(start):
+            day -= _DAY
+        if self._offset(end + _DAY) != self._offset(end):
+            last += _DAY
+        while day <= last:
+            yield day
+            day += _DAY
 
     def intervals(self, start: dt.datetime, end: dt.datetime) -> list[Interval]:
         """Return the working intervals within ``[start, end)``, clipped, in order (UTC).
@@ -152,22 +190,11 @@ class BusinessTime:
 
     def _clipped(self, start: dt.datetime, end: dt.datetime) -> list[Interval]:
         found: list[Interval] = []
-        if end <= start:
-            return found
-        day, last = self._local_day(start), self._local_day(end)
-        # A day's instants are those whose wall-clock date is that day. Only where the
-        # clocks go back across midnight can an instant of day d come after one of d + 1;
-        # then the neighbouring days are read too.
-        if self._offset(start - _DAY) != self._offset(start):
-            day -= _DAY
-        if self._offset(end + _DAY) != self._offset(end):
-            last += _DAY
-        while day <= last:
+        for day in self._days_between(start, end):
             for low, high in self.day_intervals(day):
                 low, high = max(low, start), min(high, end)
                 if low < high:
                     found.append((low, high))
-            day += _DAY
         found.sort()
         return found
 
@@ -177,6 +204,7 @@ class BusinessTime:
         if cached is None:
             if len(self._days) >= _MOST_CACHED_DAYS:
                 self._days.clear()
+                self._totals.clear()
             cached = self._days[day] = self._compute_day(day)
         return cached
 

@@ -283,8 +283,10 @@ def sla_clock(
     stop = _stop(policy, record, activities, changes, start, stay_end, now)
     end = now if stop is None else stop
     pauses = _pauses(policy, record, everything, start, end)
-    spans = _subtract([(start, end)], pauses)
-    elapsed = sum((business.between(low, high) for low, high in spans), dt.timedelta(0))
+    spans = [
+        (low, high, business.between(low, high)) for low, high in _subtract([(start, end)], pauses)
+    ]
+    elapsed = sum((counted for _low, _high, counted in spans), dt.timedelta(0))
     paused_now = stop is None and bool(pauses) and pauses[-1][1] >= end
     can_extend = stop is None and not paused_now
     warns_at = _reach(business, spans, policy.target * policy.warn_at, end, can_extend)
@@ -493,14 +495,13 @@ def _subtract(
 
 def _reach(
     business: BusinessTime,
-    spans: list[tuple[dt.datetime, dt.datetime]],
+    spans: list[tuple[dt.datetime, dt.datetime, dt.timedelta]],
     amount: dt.timedelta,
     end: dt.datetime,
     can_extend: bool,
 ) -> dt.datetime | None:
     """The instant the counted business time reaches `amount` (None if it never can)."""
-    for low, high in spans:
-        counted = business.between(low, high)
+    for low, _high, counted in spans:
         if amount <= counted:
             return business.add(low, amount)
         amount -= counted
