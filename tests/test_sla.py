@@ -15,24 +15,14 @@ from crmkit.conditions import BusinessCalendar
 from crmkit.errors import ValidationError
 from crmkit.pipelines import default_sales_pipeline
 from crmkit.storage.protocol import FieldChange, HistoryEntry
-from crmkit.work import BusinessTime, SlaPolicy, SlaState, sla_clock
+from crmkit.work import BusinessTime, SlaPolicy, SlaState, first_touch_policy, sla_clock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessTime(BusinessCalendar(time_zone="Europe/Berlin"))  # Mon-Fri 09:00-17:00
 HOUR = dt.timedelta(hours=1)
 SECOND = dt.timedelta(seconds=1)
 
-FIRST_TOUCH = SlaPolicy.from_dict(
-    {
-        "name": "first_touch",
-        "applies_to": "lead",
-        "start": {"on": "created"},
-        "stop": {"on": "activity", "where": 'direction = "outbound"'},
-        "target": "4h",
-        "warn_at": 0.75,
-        "pause": {"field": "status", "values": ["nurturing"]},
-    }
-)
+FIRST_TOUCH = first_touch_policy("4h")  # the outbound first touch, paused while nurturing
 
 
 def berlin(day: int, hour: int, minute: int = 0) -> dt.datetime:

@@ -9,20 +9,11 @@ import pytest
 from crmkit import Activity, FixedClock, Lead
 from crmkit.conditions import BusinessCalendar
 from crmkit.errors import NotFoundError
-from crmkit.work import SlaPolicy, SlaState, sla_clocks
+from crmkit.work import SlaPolicy, SlaState, first_touch_policy, sla_clocks
 
 MONDAY_9 = dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC)  # a Monday; the store calendar is UTC
 HOUR = dt.timedelta(hours=1)
-POLICY = SlaPolicy.from_dict(
-    {
-        "name": "first_touch",
-        "applies_to": "lead",
-        "start": {"on": "created"},
-        "stop": {"on": "activity", "where": 'direction = "outbound"'},
-        "target": "4h",
-        "pause": {"field": "status", "values": ["nurturing"]},
-    }
-)
+POLICY = first_touch_policy("4h")
 
 
 def test_every_live_lead_gets_its_clock_from_the_store(store):

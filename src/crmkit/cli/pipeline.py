@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from crmkit.cli.files import read_definition
 from crmkit.cli.output import print_rows, say
 from crmkit.cli.store import open_existing, store_url
-from crmkit.errors import ValidationError
 from crmkit.pipelines.pipeline import Pipeline
 
 __all__ = ["pipeline"]
@@ -18,12 +18,7 @@ __all__ = ["pipeline"]
 
 def _save(url: str, path: Path) -> None:
     """Store the pipeline defined in `path` and say which version it became."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ValidationError.single(
-            "--save", str(path), f"cannot be read: {error.strerror}"
-        ) from None
+    text = read_definition(path, "--save")
     defined = Pipeline.from_toml(text) if path.suffix == ".toml" else Pipeline.from_json(text)
     with open_existing(url) as store, store.unit_of_work(actor="crmkit-cli") as uow:
         stored = uow.pipelines.save(defined)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from crmkit.cli.files import read_definition
 from crmkit.cli.output import print_rows, say
 from crmkit.cli.store import open_existing, store_url
 from crmkit.errors import ValidationError
@@ -21,12 +22,7 @@ __all__ = ["sla"]
 def _policy(path: Path | None, target: str) -> SlaPolicy:
     if path is None:
         return first_touch_policy(target)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ValidationError.single(
-            "--policy", str(path), f"cannot be read: {error.strerror}"
-        ) from None
+    text = read_definition(path, "--policy")
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
