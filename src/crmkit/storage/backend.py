@@ -326,6 +326,14 @@ class Backend(Protocol):
         """Set a store-wide setting."""
         ...
 
+    def claim_setting(self, key: str) -> str | None:
+        """Return a setting and keep other units of work from changing it until this one ends.
+
+        For read-modify-write of shared state (a rotation's counters): a concurrent claimer
+        waits, then reads what this one wrote. Only in a writing unit of work.
+        """
+        ...
+
     def load_settings(self, prefix: str) -> dict[str, str]:
         """Return every store-wide setting whose key starts with `prefix`, by key."""
         ...

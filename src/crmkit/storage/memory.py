@@ -678,6 +678,10 @@ class _MemoryBackend:
     def store_setting(self, key: str, value: str) -> None:
         self._settings.set(key, value)
 
+    def claim_setting(self, key: str) -> str | None:
+        # A writing unit of work holds the store's write lock: nobody else can change it.
+        return self.load_setting(key)
+
     def load_settings(self, prefix: str) -> dict[str, str]:
         with self._lock:
             return {k: v for k, v in self._settings.items() if k.startswith(prefix)}

@@ -846,6 +846,19 @@ class UnitOfWork(Protocol):
         """Business calendars stored by name (teams' and people's working hours)."""
         ...
 
+    def claim_state(self, key: str) -> str | None:
+        """Read a domain service's shared state (a rotation's counters) for update.
+
+        Other units of work claiming the same key wait until this one ends, then read what
+        it wrote: read, change and `put_state` stay consistent across processes. Makes the
+        unit of work a writing one.
+        """
+        ...
+
+    def put_state(self, key: str, value: str) -> None:
+        """Write a domain service's shared state (text, usually JSON) in this unit of work."""
+        ...
+
     @property
     def actor(self) -> str | None:
         """Who the changes of this unit of work are attributed to."""

@@ -76,6 +76,13 @@ _REPOSITORY_CLASSES: dict[type[Entity], type[EntityRepository[Any]]] = {
 }
 
 _CALENDAR_SETTING = "business_calendar"
+_STATE_PREFIX = "state."
+
+
+def _state_key(key: object) -> str:
+    if not isinstance(key, str) or not key or len(key) > 400:
+        raise ValidationError.single("key", key, "is not a state key (1-400 characters)")
+    return key
 
 
 class BackendUnitOfWork:
@@ -174,6 +181,18 @@ class BackendUnitOfWork:
     def calendars(self) -> CalendarBook:
         """Business calendars stored by name."""
         return CalendarBook(self)
+
+    def claim_state(self, key: str) -> str | None:
+        """Read a domain service's shared state for update (see the protocol)."""
+        self._write()
+        return self._live_backend().claim_setting(_STATE_PREFIX + _state_key(key))
+
+    def put_state(self, key: str, value: str) -> None:
+        """Write a domain service's shared state in this unit of work."""
+        if not isinstance(value, str):
+            raise ValidationError.single("value", value, "is not text")
+        self._write()
+        self._live_backend().store_setting(_STATE_PREFIX + _state_key(key), value)
 
     @functools.cached_property
     def pipelines(self) -> PipelineBook:

@@ -275,6 +275,22 @@ class _PostgresBackend(SqlBackend):
         ).fetchall()
         return {row[0]: row[1] for row in rows}
 
+    def claim_setting(self, key: str) -> str | None:
+        """Lock the setting's row ``FOR UPDATE`` (made empty first when missing) and read it.
+
+        Two units of work claiming a missing key both insert; ``ON CONFLICT DO NOTHING`` makes
+        the second wait for the first and then do nothing, and its lock then waits too.
+        """
+        stored = f"setting.{key}"
+        self._execute(
+            "INSERT INTO crmkit_meta (key, value) VALUES (%s, '') ON CONFLICT (key) DO NOTHING",
+            [stored],
+        )
+        row = self._execute(
+            "SELECT value FROM crmkit_meta WHERE key = %s FOR UPDATE", [stored]
+        ).fetchone()
+        return str(row[0]) or None
+
     def referrers(self, kind: Kind, entity_id: uuid.UUID, limit: int) -> list[str]:
         """Lock the record ``FOR UPDATE``, then describe the records referring to it.
 

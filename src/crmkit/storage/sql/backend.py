@@ -815,11 +815,22 @@ class SqlBackend:
 
     def store_setting(self, key: str, value: str) -> None:
         """Write a setting into ``crmkit_meta``."""
+        # An upsert changes the row in place: a PostgreSQL unit of work waiting on its lock
+        # (`claim_setting`) then reads the new value, where a delete and insert would leave
+        # it with no row at all.
         p = self._p
-        self._execute(f"DELETE FROM crmkit_meta WHERE key = {p}", [f"setting.{key}"])
         self._execute(
-            f"INSERT INTO crmkit_meta (key, value) VALUES ({p}, {p})", [f"setting.{key}", value]
+            f"INSERT INTO crmkit_meta (key, value) VALUES ({p}, {p})"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [f"setting.{key}", value],
         )
+
+    def claim_setting(self, key: str) -> str | None:
+        """Read a setting for update; on SQLite the writing transaction already excludes others.
+
+        (BEGIN IMMEDIATE: one writer at a time; PostgreSQL locks the row, see its backend.)
+        """
+        return self.load_setting(key)
 
     def load_settings(self, prefix: str) -> dict[str, str]:
         """Return the settings in ``crmkit_meta`` whose key starts with `prefix`."""
