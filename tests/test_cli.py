@@ -60,6 +60,10 @@ def test_the_demo_reports_what_it_built_and_found_as_json(demo_db, tmp_path):
     assert sum(report["leads"][k] for k in ("qualified", "nurture", "disqualified")) == 120
     assert len(report["top_deals"]) == 10
     assert [s[0] for s in report["segments"]][:2] == ["Engaged decision makers", "VIPs gone quiet"]
+    assigned = {owner: count for owner, _rule, count in report["assigned"]}
+    assert sum(assigned.values()) == 120
+    assert abs(assigned["anna"] - assigned["jonas"]) <= 1  # round robin
+    assert max(assigned[p] for p in ("emma", "noah", "lucas")) <= 90  # the cap
     touch = report["first_touch"]
     assert (
         touch["met"] + touch["breached"] + touch["ok"] + touch["warning"] + touch["paused"] == 120

@@ -82,6 +82,8 @@ def render(report: DemoReport, url: str) -> None:
         f"{leads['disqualified']} disqualified. Scored engagement and fit of "
         f"{report.scored['engagement']:,} contacts.\n"
     )
+    routed = ", ".join(f"{owner} {count}" for owner, _rule, count in report.assigned)
+    say(f"Assigned the new leads by rule (round robin, weighted, least loaded): {routed}.")
     touch = report.first_touch
     say(
         f"First touch of new leads within 4 business hours (Mon-Fri 09:00-17:00 UTC): "

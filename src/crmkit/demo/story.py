@@ -36,6 +36,7 @@ from crmkit.segments.parser import parse
 from crmkit.segments.rfm import rfm, rfm_groups
 from crmkit.storage.protocol import Store
 from crmkit.values.money import Money
+from crmkit.work.assignment import AssignmentRules, assign
 from crmkit.work.sla import SlaState, first_touch_policy, sla_clocks
 
 __all__ = [
@@ -113,6 +114,7 @@ class DemoReport:
     model: ModelQuality | None
     scored: dict[str, int]
     first_touch: dict[str, int]
+    assigned: tuple[tuple[str, str, int], ...]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (decimals as text, instants in ISO form)."""
@@ -163,6 +165,7 @@ def run_demo(
     report = progress or (lambda step, done, total: None)
     stored = build_sample_crm(store, seed=seed, size=size, progress=report)
     sales, renewals = default_sales_pipeline(), default_renewal_pipeline()
+    assigned = _assign_new_leads(store, report)
     leads = _qualify_and_convert(store, report)
     report("first touch", 0, 1)
     first_touch = _first_touch(store)
@@ -216,7 +219,37 @@ def run_demo(
         model=quality,
         scored=scored,
         first_touch=first_touch,
+        assigned=assigned,
     )
+
+
+DEMO_ROUTING = AssignmentRules.from_dict(
+    {
+        "name": "new leads",
+        "applies_to": "lead",
+        "fallback": "sales-queue",
+        "rules": [
+            {"name": "DACH", "when": 'country = "DE"', "round_robin": ["anna", "jonas"]},
+            {"name": "enterprise", "when": "employees >= 250", "weighted": {"claire": 2, "sam": 1}},
+            {"name": "everyone else", "least_loaded": ["emma", "noah", "lucas"], "cap": 90},
+        ],
+    }
+)
+"""How the demo routes its new leads."""
+
+
+def _assign_new_leads(store: Store, report: Progress) -> tuple[tuple[str, str, int], ...]:
+    """Assign every lead by `DEMO_ROUTING`; (owner, rule, leads) sorted by rule and owner."""
+    counts: dict[tuple[str, str], int] = {}
+    with store.unit_of_work(actor="router") as uow:
+        leads = list(uow.leads.iter())
+        for done, lead in enumerate(leads, 1):
+            decision = assign(uow, DEMO_ROUTING, lead)
+            key = (decision.owner, decision.rule or "fallback")
+            counts[key] = counts.get(key, 0) + 1
+            if done % 100 == 0 or done == len(leads):
+                report("assignment", done, len(leads))
+    return tuple(sorted(((o, r, n) for (o, r), n in counts.items()), key=lambda x: (x[1], x[0])))
 
 
 def _first_touch(store: Store) -> dict[str, int]:
