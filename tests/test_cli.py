@@ -64,6 +64,7 @@ def test_the_demo_reports_what_it_built_and_found_as_json(demo_db, tmp_path):
     assert sum(assigned.values()) == 120
     assert abs(assigned["anna"] - assigned["jonas"]) <= 1  # round robin
     assert max(assigned[p] for p in ("emma", "noah", "lucas")) <= 90  # the cap
+    assert sum(report["follow_ups"].values()) > 0
     touch = report["first_touch"]
     assert (
         touch["met"] + touch["breached"] + touch["ok"] + touch["warning"] + touch["paused"] == 120
@@ -150,6 +151,7 @@ def test_show_and_history_find_a_record_by_id(demo_db):
         (("sla", "--target", "4x"), 'is not business time like "4h"'),
         (("sla", "--policy", "/no/such/policy.toml"), "cannot be read"),
         (("sla", "--at", "yesterday"), "--at"),
+        (("tasks", "--due", "soon"), "is not one of open, today, overdue"),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_1(demo_db, capsys, args, message):
@@ -180,7 +182,7 @@ def test_crmkit_db_names_the_store(demo_db):
 
 
 @pytest.mark.parametrize("command", ["demo", "segment", "score", "pipeline", "show", "history",
-                                     "rfm", "info", "sla"])  # fmt: skip
+                                     "rfm", "info", "sla", "tasks"])  # fmt: skip
 def test_every_command_has_help_with_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0
@@ -268,3 +270,23 @@ def test_sla_lists_the_demo_leads_first_touch_clocks(demo_db, tmp_path):
     assert table.exit_code == 0
     assert "SLA first_touch (leads)" in table.output
     assert f"{report['first_touch']['breached']} breached" in table.output
+
+
+def test_tasks_lists_the_demo_follow_ups_by_due_time(demo_db):
+    """The demo's first calls: open for their assignees, due tomorrow, overdue the day after."""
+    report_calls = json.loads(run("tasks", "--db", demo_db, "--json").output)
+    assert report_calls
+    assert all(t["title"] == "First call" for t in report_calls)
+    assert all(t["status"] == "open" and t["priority"] == "high" for t in report_calls)
+    dues = [t["due"] for t in report_calls]
+    assert dues == sorted(dues)
+    one = report_calls[0]["assignee"]
+    mine = json.loads(run("tasks", "--db", demo_db, "--assignee", one, "--json").output)
+    assert {t["assignee"] for t in mine} == {one}
+    assert len(mine) == sum(1 for t in report_calls if t["assignee"] == one)
+    as_of = "2026-06-30T17:00:00Z"  # the demo's instant: due tomorrow, nothing today
+    assert json.loads(run("tasks", "--db", demo_db, "--due", "today", "--at", as_of,
+                          "--json").output) == []  # fmt: skip
+    late = json.loads(run("tasks", "--db", demo_db, "--due", "overdue", "--at",
+                          "2026-07-03T09:00:00Z", "--json").output)  # fmt: skip
+    assert len(late) == len(report_calls)

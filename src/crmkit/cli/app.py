@@ -18,6 +18,7 @@ from crmkit.cli.records import history, show
 from crmkit.cli.scores import score
 from crmkit.cli.segments import rfm_command, segment
 from crmkit.cli.sla import sla
+from crmkit.cli.tasks import tasks
 from crmkit.errors import CrmkitError
 
 __all__ = ["app", "main"]
@@ -38,6 +39,7 @@ app.command()(show)
 app.command()(history)
 app.command("rfm")(rfm_command)
 app.command()(sla)
+app.command()(tasks)
 app.command()(info)
 
 

@@ -88,7 +88,12 @@ def render(report: DemoReport, url: str) -> None:
     say(
         f"First touch of new leads within 4 business hours (Mon-Fri 09:00-17:00 UTC): "
         f"{touch['met']} met, {touch['breached']} breached ({touch['never touched']} never "
-        f"touched), {touch['ok'] + touch['warning'] + touch['paused']} still running.\n"
+        f"touched), {touch['ok'] + touch['warning'] + touch['paused']} still running."
+    )
+    calls = ", ".join(f"{owner} {count}" for owner, count in report.follow_ups.items())
+    say(
+        f"Follow-ups: a high-priority first call, due in 4 business hours, for each open lead "
+        f"never touched: {sum(report.follow_ups.values())} ({calls}).\n"
     )
     table = Table(title="Open pipeline (EUR)", title_justify="left", header_style="bold")
     for name, justify in [("pipeline", "left"), ("stage", "left"), ("deals", "right"),

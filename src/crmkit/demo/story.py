@@ -38,6 +38,7 @@ from crmkit.storage.protocol import Store
 from crmkit.values.money import Money
 from crmkit.work.assignment import AssignmentRules, assign
 from crmkit.work.sla import SlaState, first_touch_policy, sla_clocks
+from crmkit.work.tasks import follow_up
 
 __all__ = [
     "SEGMENTS",
@@ -115,6 +116,7 @@ class DemoReport:
     scored: dict[str, int]
     first_touch: dict[str, int]
     assigned: tuple[tuple[str, str, int], ...]
+    follow_ups: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (decimals as text, instants in ISO form)."""
@@ -169,6 +171,7 @@ def run_demo(
     leads = _qualify_and_convert(store, report)
     report("first touch", 0, 1)
     first_touch = _first_touch(store)
+    follow_ups = _first_calls(store)
     report("first touch", 1, 1)
     scored = {
         "engagement": score_engagement(
@@ -220,6 +223,7 @@ def run_demo(
         scored=scored,
         first_touch=first_touch,
         assigned=assigned,
+        follow_ups=follow_ups,
     )
 
 
@@ -250,6 +254,26 @@ def _assign_new_leads(store: Store, report: Progress) -> tuple[tuple[str, str, i
             if done % 100 == 0 or done == len(leads):
                 report("assignment", done, len(leads))
     return tuple(sorted(((o, r, n) for (o, r), n in counts.items()), key=lambda x: (x[1], x[0])))
+
+
+def _first_calls(store: Store) -> dict[str, int]:
+    """A "first call" task for each open lead never touched, due in 4 business hours.
+
+    Returns the tasks made per assignee.
+    """
+    untouched = {
+        c.record_id
+        for c in sla_clocks(store, first_touch_policy("4h"), now=NOW)
+        if c.stopped_at is None
+    }
+    made: dict[str, int] = {}
+    with store.unit_of_work(actor="demo") as uow:
+        for lead in uow.leads.iter():
+            if lead.id in untouched and lead.status.value in ("new", "working", "nurturing"):
+                task = follow_up(uow, lead, "First call", due_in=dt.timedelta(hours=4),
+                                 assignee=lead.owner, priority="high")  # fmt: skip
+                made[str(task.assignee)] = made.get(str(task.assignee), 0) + 1
+    return dict(sorted(made.items()))
 
 
 def _first_touch(store: Store) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Work management: business time, service-level clocks and assignment (tasks to come).
+"""Work management: business time, service-level clocks, assignment and follow-up tasks.
 
 `BusinessTime` does working-time arithmetic on a `crmkit.conditions.BusinessCalendar`;
 `SlaPolicy` and `sla_clock` compute service-level clocks from records and their history.
@@ -15,6 +15,17 @@ from crmkit.work.sla import (
     sla_clock,
     sla_clocks,
 )
+from crmkit.work.tasks import (
+    calendar_of,
+    cancel,
+    complete,
+    due_today,
+    follow_up,
+    open_tasks,
+    overdue,
+    reassign,
+    snooze,
+)
 
 __all__ = [
     "Assignment",
@@ -27,7 +38,16 @@ __all__ = [
     "SlaState",
     "Trigger",
     "assign",
+    "calendar_of",
+    "cancel",
+    "complete",
+    "due_today",
     "first_touch_policy",
+    "follow_up",
+    "open_tasks",
+    "overdue",
+    "reassign",
     "sla_clock",
     "sla_clocks",
+    "snooze",
 ]

@@ -1,0 +1,228 @@
+"""Follow-ups nobody forgets: task services over a unit of work, and the lists each app shows.
+
+- `follow_up(uow, record, "Call back", due_in_days=2, assignee="anna")`: a task on any
+  contact, company, deal or lead, due in business time counted in the assignee's calendar
+  (the stored calendar named like the assignee, else the store's own);
+- `complete` (the task done, and an activity logged on its records so scoring and segments
+  see it), `cancel`, `snooze` (due later by business time), `reassign` (history keeps who
+  had it);
+- `open_tasks`, `due_today` (in the assignee's time zone) and `overdue`: segments on tasks,
+  so SQLite and PostgreSQL answer them in the database.
+
+Every service is one update (or add) in the caller's unit of work: all or nothing with
+whatever else it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from crmkit.conditions.dates import BusinessCalendar
+from crmkit.conditions.tree import Condition, F
+from crmkit.errors import ValidationError
+from crmkit.model.activity import Activity
+from crmkit.model.entity import Entity
+from crmkit.model.task import Task
+from crmkit.storage.protocol import UnitOfWork
+from crmkit.values.arguments import check_text, check_whole_number, require_attributes
+from crmkit.values.enums import TaskStatus
+from crmkit.values.temporal import require_instant
+from crmkit.work.calendar import BusinessTime
+
+__all__ = [
+    "calendar_of",
+    "cancel",
+    "complete",
+    "due_today",
+    "follow_up",
+    "open_tasks",
+    "overdue",
+    "reassign",
+    "snooze",
+]
+
+_LINKS = {"contact": "contact_id", "company": "company_id", "deal": "deal_id", "lead": "lead_id"}
+_OPEN = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.WAITING.value)
+
+
+def calendar_of(uow: UnitOfWork, person: str | None) -> BusinessCalendar:
+    """The stored calendar named like `person`, else the store's own."""
+    _check_uow(uow)
+    if person is not None and person in uow.calendars:
+        return uow.calendars.get(person)
+    return uow.business_calendar
+
+
+def follow_up(
+    uow: UnitOfWork,
+    record: Entity,
+    title: str,
+    *,
+    due_in: dt.timedelta | None = None,
+    due_in_days: int | None = None,
+    assignee: str | None = None,
+    priority: str = "medium",
+    notes: str | None = None,
+) -> Task:
+    """Add a follow-up task on `record`, due in business time, and return it.
+
+    Args:
+        uow: A writing unit of work.
+        record: The stored contact, company, deal or lead it is about.
+        title: What to do ("Call back").
+        due_in: Working time until it is due ("4 business hours").
+        due_in_days: Business days until it is due (the same wall-clock time then).
+        assignee: Who does it; their stored calendar (by name) counts the time.
+        priority: high, medium or low.
+        notes: Free text.
+
+    Raises:
+        ValidationError: For a record of another kind, both or neither of `due_in` and
+            `due_in_days`, or task fields that are not valid.
+    """
+    _check_uow(uow)
+    link = _LINKS.get(getattr(record, "KIND", ""))
+    if link is None or not isinstance(record, Entity):
+        raise ValidationError.single("record", record, "is not a contact, company, deal or lead")
+    if (due_in is None) == (due_in_days is None):
+        raise ValidationError.single("due_in", due_in, "give one of due_in and due_in_days")
+    now = uow.clock.now()
+    business = BusinessTime(calendar_of(uow, assignee))
+    if due_in_days is not None:
+        due = business.add_days(now, check_whole_number(due_in_days, "due_in_days", minimum=0))
+    else:
+        due = business.add(now, due_in)  # type: ignore[arg-type]
+    links = {link: record.id}
+    if link in ("contact_id", "deal_id", "lead_id") and getattr(record, "company_id", None):
+        links["company_id"] = record.company_id  # type: ignore[attr-defined]
+    task = Task.create(
+        title=title,
+        due_at=due,
+        priority=priority,
+        assignee=assignee,
+        notes=notes,
+        clock=uow.clock,
+        **links,  # type: ignore[arg-type]
+    )
+    return uow.tasks.add(task)
+
+
+def complete(uow: UnitOfWork, task: Task, *, note: str | None = None) -> tuple[Task, Activity]:
+    """Mark a task done and log it as an activity on its records; return both.
+
+    Raises:
+        ValidationError: When the task is already done or cancelled.
+    """
+    _check_uow(uow)
+    _check_open(task)
+    now = uow.clock.now()
+    done = uow.tasks.update(task.changed(status=TaskStatus.DONE, completed_at=now))
+    activity = Activity.create(
+        kind="note",
+        outcome="completed",
+        occurred_at=now,
+        subject=f"Done: {task.title}"[:500],
+        contact_id=task.contact_id,
+        company_id=task.company_id,
+        deal_id=task.deal_id,
+        lead_id=task.lead_id,
+        owner=task.assignee,
+        clock=uow.clock,
+    )
+    if note is not None:
+        activity = activity.changed(subject=f"Done: {task.title}: {check_text(note, 'note')}"[:500])
+    return done, uow.activities.add(activity)
+
+
+def cancel(uow: UnitOfWork, task: Task, *, reason: str | None = None) -> Task:
+    """Cancel an open task (the reason goes to its notes).
+
+    Raises:
+        ValidationError: When the task is already done or cancelled.
+    """
+    _check_uow(uow)
+    _check_open(task)
+    notes = task.notes
+    if reason is not None:
+        reason = check_text(reason, "reason")
+        notes = f"{notes}\nCancelled: {reason}" if notes else f"Cancelled: {reason}"
+    return uow.tasks.update(task.changed(status=TaskStatus.CANCELLED, notes=notes))
+
+
+def snooze(uow: UnitOfWork, task: Task, by: dt.timedelta) -> Task:
+    """Move an open task's due time later by `by` of working time (from now if overdue).
+
+    Raises:
+        ValidationError: When the task is done or cancelled, or `by` is not a timedelta.
+    """
+    _check_uow(uow)
+    _check_open(task)
+    now = uow.clock.now()
+    start = now if task.due_at is None or task.due_at < now else task.due_at
+    due = BusinessTime(calendar_of(uow, task.assignee)).add(start, by)
+    return uow.tasks.update(task.changed(due_at=due))
+
+
+def reassign(uow: UnitOfWork, task: Task, assignee: str) -> Task:
+    """Give an open task to someone else (its history keeps the previous assignee).
+
+    Raises:
+        ValidationError: When the task is done or cancelled, or `assignee` is blank.
+    """
+    _check_uow(uow)
+    _check_open(task)
+    return uow.tasks.update(task.changed(assignee=check_text(assignee, "assignee")))
+
+
+def open_tasks(uow: UnitOfWork, assignee: str | None = None) -> list[Task]:
+    """Return the open tasks (of one assignee), by due time (undated last)."""
+    return _sorted(uow, _open_condition(assignee))
+
+
+def due_today(
+    uow: UnitOfWork, assignee: str | None = None, *, now: dt.datetime | None = None
+) -> list[Task]:
+    """Return the open tasks due on today's date in the assignee's calendar (overdue ones too).
+
+    "Today" is the calendar day of `now` (the store's clock by default) in the time zone of
+    the assignee's stored calendar, else the store's.
+    """
+    _check_uow(uow)
+    at = uow.clock.now() if now is None else require_instant(now, "now")
+    calendar = calendar_of(uow, assignee)
+    end = calendar.start_of_day(calendar.today(at) + dt.timedelta(days=1))
+    return _sorted(uow, _open_condition(assignee) & (F("due_at") < end))
+
+
+def overdue(
+    uow: UnitOfWork, assignee: str | None = None, *, now: dt.datetime | None = None
+) -> list[Task]:
+    """Return the open tasks whose due time has passed."""
+    _check_uow(uow)
+    at = uow.clock.now() if now is None else require_instant(now, "now")
+    return _sorted(uow, _open_condition(assignee) & (F("due_at") < at))
+
+
+def _open_condition(assignee: str | None) -> Condition:
+    condition: Condition = F("status").is_in(_OPEN)
+    if assignee is not None:
+        condition = condition & (F("assignee") == check_text(assignee, "assignee"))
+    return condition
+
+
+def _check_uow(uow: object) -> None:
+    require_attributes(uow, "uow", ("tasks", "calendars", "clock"), "a UnitOfWork")
+
+
+def _sorted(uow: UnitOfWork, condition: Condition) -> list[Task]:
+    _check_uow(uow)
+    found = list(uow.tasks.find(condition))
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(found, key=lambda t: (t.due_at or far, t.id))
+
+
+def _check_open(task: object) -> None:
+    if not isinstance(task, Task):
+        raise ValidationError.single("task", task, "is not a Task")
+    if task.status not in _OPEN:
+        raise ValidationError.single("task", task.status.value, "is already done or cancelled")
