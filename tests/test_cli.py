@@ -152,6 +152,7 @@ def test_show_and_history_find_a_record_by_id(demo_db):
         (("sla", "--policy", "/no/such/policy.toml"), "cannot be read"),
         (("sla", "--at", "yesterday"), "--at"),
         (("tasks", "--due", "soon"), "is not one of open, today, overdue"),
+        (("sla", "--by", "region"), "is not owner or team"),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_1(demo_db, capsys, args, message):
@@ -266,6 +267,10 @@ def test_sla_lists_the_demo_leads_first_touch_clocks(demo_db, tmp_path):
     slow = json.loads(run("sla", "--db", demo_db, "--at", at, "--all", "--json",
                           "--policy", str(policy)).output)  # fmt: skip
     assert [row["state"] for row in slow].count("met") > states.count("met")
+    by_owner = json.loads(run("sla", "--db", demo_db, "--at", at, "--by", "owner", "--json").output)
+    assert sum(row["breached"] for row in by_owner) == report["first_touch"]["breached"]
+    assert sum(row["met"] for row in by_owner) == report["first_touch"]["met"]
+    assert [row["owner"] for row in by_owner] == sorted(row["owner"] for row in by_owner)
     table = run("sla", "--db", demo_db, "--at", at)
     assert table.exit_code == 0
     assert "SLA first_touch (leads)" in table.output

@@ -15,7 +15,14 @@ from crmkit.conditions import BusinessCalendar
 from crmkit.errors import ValidationError
 from crmkit.pipelines import default_sales_pipeline
 from crmkit.storage.protocol import FieldChange, HistoryEntry
-from crmkit.work import BusinessTime, SlaPolicy, SlaState, first_touch_policy, sla_clock
+from crmkit.work import (
+    BusinessTime,
+    SlaPolicy,
+    SlaState,
+    first_touch_policy,
+    sla_clock,
+    sla_summary,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessTime(BusinessCalendar(time_zone="Europe/Berlin"))  # Mon-Fri 09:00-17:00
@@ -365,3 +372,31 @@ def test_a_clock_evaluated_in_the_past_reads_the_value_the_field_had_then():
     then = clock_of(lead, berlin(30, 10, 30), history=history)
     assert (then.state, then.elapsed) == (SlaState.OK, dt.timedelta(minutes=30))
     assert clock_of(lead, berlin(30, 12), history=history).state is SlaState.PAUSED
+
+
+def test_clocks_count_per_owner_and_state():
+    """sla_summary: every state present, owners sorted, no owner under '(none)'."""
+    anna = lead_created(berlin(30, 10)).changed(owner="anna")
+    ben = lead_created(berlin(30, 10)).changed(owner="ben")
+    nobody = lead_created(berlin(30, 10))
+    clocks = [
+        clock_of(anna, berlin(30, 16)),  # breached
+        clock_of(anna, berlin(30, 11)),  # ok
+        clock_of(ben, berlin(30, 13)),  # warning
+        clock_of(nobody, berlin(30, 16), [touch(nobody, berlin(30, 11))]),  # met
+    ]
+    assert [c.owner for c in clocks] == ["anna", "anna", "ben", None]
+    summary = sla_summary(clocks)
+    assert list(summary) == ["(none)", "anna", "ben"]
+    assert summary["anna"] == {"ok": 1, "warning": 0, "breached": 1, "met": 0, "paused": 0}
+    assert summary["ben"]["warning"] == 1
+    assert summary["(none)"]["met"] == 1
+    assert sla_summary(clocks, "team") == {
+        "(none)": {"ok": 1, "warning": 1, "breached": 1, "met": 1, "paused": 0}
+    }
+    with pytest.raises(ValidationError) as caught:
+        sla_summary(clocks, "region")
+    assert caught.value.fields == ("by",)
+    with pytest.raises(ValidationError) as caught:
+        sla_summary([*clocks, "clock"])
+    assert caught.value.fields == ("clocks[4]",)

@@ -14,7 +14,7 @@ from crmkit.cli.output import print_rows, say
 from crmkit.cli.store import open_existing, store_url
 from crmkit.errors import ValidationError
 from crmkit.values.temporal import parse_instant
-from crmkit.work.sla import SlaPolicy, SlaState, first_touch_policy, sla_clocks
+from crmkit.work.sla import SlaPolicy, SlaState, first_touch_policy, sla_clocks, sla_summary
 
 __all__ = ["sla"]
 
@@ -43,6 +43,9 @@ def sla(
         str | None, typer.Option(help="Evaluate at this instant (ISO 8601; default: now)")
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="List met clocks too")] = False,
+    by: Annotated[
+        str | None, typer.Option(help="Count per owner or team instead of listing clocks")
+    ] = None,
     form: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json")] = False,
 ) -> None:
@@ -51,12 +54,21 @@ def sla(
     Without --policy: each lead's first outbound activity within 4 business hours of its
     creation (paused while nurturing), counted in the store's business calendar.
 
-    Example: crmkit sla --at 2026-06-30T17:00:00Z; crmkit sla --policy proposal.toml --all
+    With --by owner (or team), count the clocks per owner and state instead.
+
+    Example: crmkit sla --at 2026-06-30T17:00:00Z --by owner; crmkit sla --policy p.toml --all
     """
     chosen = _policy(policy, target)
     now = None if at is None else parse_instant(at, "--at")
     with open_existing(store_url(db)) as store:
         clocks = sla_clocks(store, chosen, now=now)
+    form = "json" if as_json else form
+    if by is not None:
+        summary = sla_summary(clocks, by)
+        states = [state.value for state in SlaState]
+        rows_by = [(key, *(counts[s] for s in states)) for key, counts in summary.items()]
+        print_rows((by, *states), rows_by, form=form, title=f"SLA {chosen.name} by {by}")
+        return
     counts = {state: sum(1 for c in clocks if c.state is state) for state in SlaState}
     shown = [c for c in clocks if show_all or c.state is not SlaState.MET]
     rank = {SlaState.BREACHED: 0, SlaState.WARNING: 1, SlaState.OK: 2, SlaState.PAUSED: 3,
@@ -65,6 +77,7 @@ def sla(
     rows = [
         (
             c.record_id,
+            c.owner,
             c.state,
             round(c.elapsed.total_seconds() / 3600, 2),
             c.started_at,
@@ -73,8 +86,7 @@ def sla(
         )
         for c in shown
     ]
-    form = "json" if as_json else form
-    columns = ("record", "state", "hours", "started", "stopped", "breaches at")
+    columns = ("record", "owner", "state", "hours", "started", "stopped", "breaches at")
     if form != "table":
         print_rows(columns, rows, form=form)
         return

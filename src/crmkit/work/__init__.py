@@ -14,6 +14,7 @@ from crmkit.work.sla import (
     first_touch_policy,
     sla_clock,
     sla_clocks,
+    sla_summary,
 )
 from crmkit.work.tasks import (
     calendar_of,
@@ -49,5 +50,6 @@ __all__ = [
     "reassign",
     "sla_clock",
     "sla_clocks",
+    "sla_summary",
     "snooze",
 ]

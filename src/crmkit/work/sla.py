@@ -53,6 +53,7 @@ __all__ = [
     "first_touch_policy",
     "sla_clock",
     "sla_clocks",
+    "sla_summary",
 ]
 
 _STARTS = ("created", "stage_entered", "field_changed")
@@ -227,6 +228,8 @@ class SlaClock:
         target: The policy's target.
         warns_at: When it warns (or warned); None when unknowable or moot.
         breaches_at: When it breaches (or breached); None when unknowable or moot.
+        owner: The record's owner when the clock was read (None if it has none).
+        team: The record's team (deals have one), else None.
     """
 
     policy: str
@@ -238,6 +241,8 @@ class SlaClock:
     target: dt.timedelta
     warns_at: dt.datetime | None
     breaches_at: dt.datetime | None
+    owner: str | None = None
+    team: str | None = None
 
 
 def sla_clock(
@@ -311,7 +316,28 @@ def sla_clock(
         target=policy.target,
         warns_at=warns_at,
         breaches_at=breaches_at,
+        owner=getattr(record, "owner", None),
+        team=getattr(record, "team", None),
     )
+
+
+def sla_summary(clocks: Iterable[SlaClock], by: str = "owner") -> dict[str, dict[str, int]]:
+    """Count clocks per owner (or team) and state: ``{"anna": {"breached": 2, ...}, ...}``.
+
+    Records without an owner (team) count under ``"(none)"``; owners come sorted, every
+    state is present.
+
+    Raises:
+        ValidationError: When `by` is not ``owner`` or ``team``, or `clocks` holds other things.
+    """
+    if by not in ("owner", "team"):
+        raise ValidationError.single("by", by, "is not owner or team")
+    found: dict[str, dict[str, int]] = {}
+    for clock in check_items(clocks, "clocks", SlaClock, "SLA clocks"):
+        key = getattr(clock, by) or "(none)"
+        counts = found.setdefault(key, {state.value: 0 for state in SlaState})
+        counts[clock.state.value] += 1
+    return dict(sorted(found.items()))
 
 
 def first_touch_policy(target: str = "4h") -> SlaPolicy:
