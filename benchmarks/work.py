@@ -112,6 +112,7 @@ def _intervals(n: int, span: dt.timedelta, seed: int) -> list[tuple[dt.datetime,
 SLA = attrs.evolve(first_touch_policy("4h"), pause_field=None, pause_values=())
 """First touch within 4 business hours, without the pause (so no history is read)."""
 NOW = dt.datetime(2026, 6, 30, 17, tzinfo=UTC)
+CALENDAR_UTC = BusinessCalendar()  # the task store's calendar: "today" ends at UTC midnight
 
 
 def _sla_store(folder: str, n: int) -> Any:
@@ -215,11 +216,88 @@ def bench_sla(n: int, repeat: int) -> list[list[object]]:
     ]
 
 
+def bench_tasks(n: int, repeat: int) -> list[list[object]]:
+    """`open_tasks`, `due_today` and `overdue` of one assignee among n tasks of 20 people,
+    against the hand-written SQL on the same table, rows fetched (SQLite)."""
+    import sqlite3
+    import tempfile
+
+    import crmkit
+    from crmkit import FixedClock, Task
+    from crmkit.work import due_today, open_tasks, overdue
+
+    rnd = random.Random(9)
+    clock = FixedClock(NOW)
+    people = [f"rep{i}" for i in range(20)]
+    statuses = ["open"] * 6 + ["in_progress", "waiting", "done", "done", "cancelled"]
+    with tempfile.TemporaryDirectory() as folder:
+        store = crmkit.open_store(f"sqlite:///{folder}/tasks.db", clock=clock)
+        try:
+            for first in range(0, n, 20_000):
+                batch = [
+                    Task.create(
+                        title=f"Follow up {i}",
+                        due_at=NOW + dt.timedelta(minutes=rnd.randrange(-30 * 1440, 30 * 1440)),
+                        status=rnd.choice(statuses),
+                        assignee=rnd.choice(people),
+                        clock=clock,
+                    )
+                    for i in range(first, min(n, first + 20_000))
+                ]
+                with store.unit_of_work() as uow:
+                    uow.tasks.add_many(batch)
+            raw = sqlite3.connect(f"{folder}/tasks.db")
+            epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+            def us(at: dt.datetime) -> int:
+                return int((at - epoch) / dt.timedelta(microseconds=1))
+
+            tonight = CALENDAR_UTC.start_of_day(NOW.date() + dt.timedelta(days=1))
+            base = (
+                "SELECT * FROM tasks WHERE archived_at IS NULL AND status IN"
+                " ('open', 'in_progress', 'waiting') AND assignee = ?"
+            )
+            hand = {
+                "open": (base + " ORDER BY due_at IS NULL, due_at, id", ["rep7"]),
+                "today": (base + " AND due_at < ? ORDER BY due_at, id", ["rep7", us(tonight)]),
+                "overdue": (base + " AND due_at < ? ORDER BY due_at, id", ["rep7", us(NOW)]),
+            }
+            rows: list[list[object]] = []
+            with store.unit_of_work(readonly=True) as uow:
+                mine = {
+                    "open": lambda: open_tasks(uow, "rep7"),
+                    "today": lambda: due_today(uow, "rep7", now=NOW),
+                    "overdue": lambda: overdue(uow, "rep7", now=NOW),
+                }
+                for name, (sql, params) in hand.items():
+                    found = [t.id.bytes for t in mine[name]()]
+                    assert found == [r[0] for r in raw.execute(sql, params).fetchall()], name
+                    times = interleaved(
+                        {
+                            "hand-written SQL": lambda sql=sql, params=params: raw.execute(
+                                sql, params
+                            ).fetchall(),
+                            "crmkit": mine[name],
+                        },
+                        repeat,
+                    )
+                    for label, seconds in times.items():
+                        rows.append(
+                            [f"{name} of 1 of 20 people ({len(found):,} tasks): {label}",
+                             seconds * 1000, seconds / times["hand-written SQL"]]
+                        )  # fmt: skip
+            raw.close()
+        finally:
+            store.close()
+    return rows
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks work", description=__doc__)
     parser.add_argument("--n", type=int, default=2_000, help="intervals per case")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--leads", type=int, default=20_000, help="leads in the SLA case")
+    parser.add_argument("--tasks", type=int, default=100_000, help="tasks in the task lists")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     n, repeat = (50, 1) if args.smoke else (args.n, args.repeat)
@@ -270,5 +348,11 @@ def main(argv: list[str]) -> int:
     leads = 300 if args.smoke else args.leads
     print_table(
         "SLA states (SQLite)", ["case", "µs per lead", "x hand-written"], bench_sla(leads, repeat)
+    )
+    tasks = 1_000 if args.smoke else args.tasks
+    print_table(
+        f"task lists over {tasks:,} tasks (SQLite)",
+        ["case", "ms", "x hand-written"],
+        bench_tasks(tasks, repeat),
     )
     return 0
