@@ -833,3 +833,43 @@ def test_a_class_whose_annotations_cannot_be_resolved_is_checked_generically():
     Odd.__annotations__["note"] = "NoSuchType"
     assert tuples(storable_problems(Odd("a\x00"), "")) == [("note", "a\x00", NUL)]
     assert tuples(storable_problems(Odd("a"), "")) == []
+
+
+def test_parse_amount_reads_underscores_between_digits():
+    """'1_000' is read as 1000, as Python writes long numbers."""
+    assert parse_amount("1_000") == Decimal(1000)
+
+
+def test_an_hour_past_24_is_refused_as_a_time_of_day():
+    """'09:00-25:00' is refused when parsed, not later by the constructor."""
+    assert problems_of(lambda: WorkingHours.parse({"mon": "09:00-25:00"})) == [
+        ("working_hours.mon", "09:00-25:00", "is not a time of day from 00:00 to 24:00")
+    ]
+
+
+def test_an_unknown_weekday_is_named_with_the_known_ones():
+    """A key that is not a weekday is refused, listing mon to sun."""
+    assert problems_of(lambda: WorkingHours.parse({"mon": "09:00-17:00", "monday": "x"})) == [
+        ("working_hours.monday", "monday", "is not one of mon, tue, wed, thu, fri, sat, sun")
+    ]
+
+
+def test_working_hours_built_directly_with_no_open_hour_are_refused():
+    """Seven empty days make a week with no open hour."""
+    closed = ((),) * 7
+    assert problems_of(lambda: WorkingHours(closed)) == [
+        ("working_hours", closed, "has no open hour in the week")
+    ]
+
+
+def test_add_exactly_names_amount_by_default():
+    """Without a field name, an inexact sum is reported against 'amount'."""
+    assert problems_of(lambda: add_exactly(Decimal("9" * 47), Decimal("0.1"))) == [
+        ("amount", Decimal("0.1"), "makes a sum of more than 47 digits: not exact")
+    ]
+
+
+def test_a_foreign_item_among_declared_parts_is_still_checked():
+    """An item of another class inside a tuple of parts is walked like any other value."""
+    value = attrs.evolve(_record(), parts=("p\x00",))
+    assert tuples(storable_problems(value, "")) == [("parts[0]", "p\x00", NUL)]
