@@ -137,3 +137,15 @@ def test_bad_follow_ups_are_typed_errors_and_store_nothing(store, person):
             follow_up(uow, person, "Call", due_in_days=-1)
     with store.unit_of_work(readonly=True) as uow:
         assert uow.tasks.count() == 1
+
+
+def test_a_refused_completion_leaves_the_task_open(store, person):
+    """A note that cannot be stored (NUL) is refused, as the activity's subject, before the
+    task is touched."""
+    with store.unit_of_work() as uow:
+        task = follow_up(uow, person, "Call back", due_in_days=1)
+        with pytest.raises(ValidationError) as caught:
+            complete(uow, task, note="bad\x00note")
+        assert caught.value.fields == ("subject",)
+        assert uow.tasks.get(task.id).status.value == "open"
+        assert uow.activities.count() == 0

@@ -93,8 +93,9 @@ def follow_up(
     else:
         due = business.add(now, due_in)  # type: ignore[arg-type]
     links = {link: record.id}
-    if link in ("contact_id", "deal_id", "lead_id") and getattr(record, "company_id", None):
-        links["company_id"] = record.company_id  # type: ignore[attr-defined]
+    company_id = getattr(record, "company_id", None)  # a contact's, deal's or lead's company
+    if company_id is not None:
+        links["company_id"] = company_id
     task = Task.create(
         title=title,
         due_at=due,
@@ -115,13 +116,16 @@ def complete(uow: UnitOfWork, task: Task, *, note: str | None = None) -> tuple[T
     """
     _check_uow(uow)
     _check_open(task)
+    subject = f"Done: {task.title}"
+    if note is not None:
+        subject += f": {check_text(note, 'note')}"
     now = uow.clock.now()
-    done = uow.tasks.update(task.changed(status=TaskStatus.DONE, completed_at=now))
+    # The activity is built (and so checked) before the task changes: a refusal writes nothing.
     activity = Activity.create(
         kind="note",
         outcome="completed",
         occurred_at=now,
-        subject=f"Done: {task.title}"[:500],
+        subject=subject[:500],
         contact_id=task.contact_id,
         company_id=task.company_id,
         deal_id=task.deal_id,
@@ -129,8 +133,7 @@ def complete(uow: UnitOfWork, task: Task, *, note: str | None = None) -> tuple[T
         owner=task.assignee,
         clock=uow.clock,
     )
-    if note is not None:
-        activity = activity.changed(subject=f"Done: {task.title}: {check_text(note, 'note')}"[:500])
+    done = uow.tasks.update(task.changed(status=TaskStatus.DONE, completed_at=now))
     return done, uow.activities.add(activity)
 
 
