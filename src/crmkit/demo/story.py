@@ -37,7 +37,7 @@ from crmkit.segments.rfm import rfm, rfm_groups
 from crmkit.storage.protocol import Store
 from crmkit.values.money import Money
 from crmkit.work.assignment import AssignmentRules, assign
-from crmkit.work.sla import SlaState, first_touch_policy, sla_clocks
+from crmkit.work.sla import SlaClock, SlaState, first_touch_policy, sla_clocks
 from crmkit.work.tasks import follow_up
 
 __all__ = [
@@ -170,8 +170,9 @@ def run_demo(
     assigned = _assign_new_leads(store, report)
     leads = _qualify_and_convert(store, report)
     report("first touch", 0, 1)
-    first_touch = _first_touch(store)
-    follow_ups = _first_calls(store)
+    clocks = sla_clocks(store, first_touch_policy("4h"), now=NOW)
+    first_touch = _first_touch(clocks)
+    follow_ups = _first_calls(store, clocks)
     report("first touch", 1, 1)
     scored = {
         "engagement": score_engagement(
@@ -256,16 +257,12 @@ def _assign_new_leads(store: Store, report: Progress) -> tuple[tuple[str, str, i
     return tuple(sorted(((o, r, n) for (o, r), n in counts.items()), key=lambda x: (x[1], x[0])))
 
 
-def _first_calls(store: Store) -> dict[str, int]:
+def _first_calls(store: Store, clocks: list[SlaClock]) -> dict[str, int]:
     """A "first call" task for each open lead never touched, due in 4 business hours.
 
     Returns the tasks made per assignee.
     """
-    untouched = {
-        c.record_id
-        for c in sla_clocks(store, first_touch_policy("4h"), now=NOW)
-        if c.stopped_at is None
-    }
+    untouched = {c.record_id for c in clocks if c.stopped_at is None}
     made: dict[str, int] = {}
     with store.unit_of_work(actor="demo") as uow:
         for lead in uow.leads.iter():
@@ -276,9 +273,8 @@ def _first_calls(store: Store) -> dict[str, int]:
     return dict(sorted(made.items()))
 
 
-def _first_touch(store: Store) -> dict[str, int]:
+def _first_touch(clocks: list[SlaClock]) -> dict[str, int]:
     """The leads' first-touch clocks (4 business hours, the store's calendar) by state."""
-    clocks = sla_clocks(store, first_touch_policy("4h"), now=NOW)
     counts = {state.value: 0 for state in SlaState}
     for clock in clocks:
         counts[clock.state.value] += 1
