@@ -86,15 +86,19 @@ def test_a_sqlite_database_at_every_past_version_migrates_to_what_a_fresh_one_is
 
 
 def sqlite_back_to_v4(path: Path) -> None:
-    """Undo versions 5 and 6 in a newest file: what crmkit with schema version 4 had written."""
+    """Undo versions 5 to 7 in a newest file: what crmkit with schema version 4 had written."""
     with sqlite3.connect(path) as connection:
+        for index in ("next_reminder_at", "assignee_due_at", "status_due_at"):
+            connection.execute(f"DROP INDEX ix_tasks_{index}")
+        for column in ("reminders", "reminded_at", "next_reminder_at", "recurrence"):
+            connection.execute(f"ALTER TABLE tasks DROP COLUMN {column}")
         connection.execute("DROP TABLE record_ids")
         connection.execute("DROP TABLE pipelines")
         connection.execute("UPDATE crmkit_meta SET value = '4' WHERE key = 'schema_version'")
 
 
 def test_a_sqlite_file_taken_back_to_version_4_is_a_version_4_file(tmp_path: Path) -> None:
-    """Dropping ``record_ids`` and ``pipelines`` leaves the layout the version 4 steps create."""
+    """Dropping what versions 5 to 7 added leaves the layout the version 4 steps create."""
     newest, built = tmp_path / "newest.db", tmp_path / "built.db"
     SqliteStore(newest).close()
     sqlite_back_to_v4(newest)
@@ -271,6 +275,12 @@ class PgSchemas:
             schema,
             ("DROP TABLE record_ids", ()),
             ("DROP TABLE pipelines", ()),
+            ("DROP INDEX ix_tasks_assignee_due_at", ()),
+            ("DROP INDEX ix_tasks_status_due_at", ()),
+            *(
+                (f"ALTER TABLE tasks DROP COLUMN {column}", ())
+                for column in ("reminders", "reminded_at", "next_reminder_at", "recurrence")
+            ),
             ("UPDATE crmkit_meta SET value = '4' WHERE key = 'schema_version'", ()),
         )
 
@@ -295,7 +305,7 @@ def test_a_postgres_schema_at_every_past_version_migrates_to_what_a_fresh_one_is
 
 @pytest.mark.postgres
 def test_a_postgres_schema_taken_back_to_version_4_is_a_version_4_schema(pg: PgSchemas) -> None:
-    """Dropping ``record_ids`` and ``pipelines`` leaves the layout the version 4 steps create."""
+    """Dropping what versions 5 to 7 added leaves the layout the version 4 steps create."""
     newest, built = pg.new(), pg.new()
     crmkit.open_store(pg.url(newest)).close()
     pg.back_to_v4(newest)

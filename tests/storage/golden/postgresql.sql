@@ -71,3 +71,12 @@ INSERT INTO record_ids (id, kind) SELECT id, 'order' FROM orders;
 
 -- version 6
 CREATE TABLE pipelines (key TEXT COLLATE "C" NOT NULL, version BIGINT NOT NULL, definition JSONB NOT NULL, saved_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (key, version));
+
+-- version 7
+ALTER TABLE tasks ADD COLUMN reminders JSONB;
+ALTER TABLE tasks ADD COLUMN reminded_at TIMESTAMPTZ;
+ALTER TABLE tasks ADD COLUMN next_reminder_at TIMESTAMPTZ;
+ALTER TABLE tasks ADD COLUMN recurrence TEXT COLLATE "C";
+CREATE INDEX ix_tasks_next_reminder_at ON tasks (next_reminder_at);
+CREATE INDEX ix_tasks_assignee_due_at ON tasks (assignee, due_at);
+CREATE INDEX ix_tasks_status_due_at ON tasks (status, due_at);

@@ -71,3 +71,12 @@ INSERT INTO record_ids (id, kind) SELECT id, 'order' FROM orders;
 
 -- version 6
 CREATE TABLE pipelines (key TEXT NOT NULL, version INTEGER NOT NULL, definition TEXT NOT NULL, saved_at INTEGER NOT NULL, PRIMARY KEY (key, version));
+
+-- version 7
+ALTER TABLE tasks ADD COLUMN reminders TEXT;
+ALTER TABLE tasks ADD COLUMN reminded_at INTEGER;
+ALTER TABLE tasks ADD COLUMN next_reminder_at INTEGER;
+ALTER TABLE tasks ADD COLUMN recurrence TEXT;
+CREATE INDEX ix_tasks_next_reminder_at ON tasks (next_reminder_at);
+CREATE INDEX ix_tasks_assignee_due_at ON tasks (assignee, due_at);
+CREATE INDEX ix_tasks_status_due_at ON tasks (status, due_at);

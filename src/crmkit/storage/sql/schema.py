@@ -387,6 +387,30 @@ def _v6_pipelines(dialect: Dialect) -> list[Statement]:
     ]
 
 
+def _v7_task_reminders(dialect: Dialect) -> list[Statement]:
+    """Version 7: a task's reminders and recurrence; indexes for the task lists.
+
+    ``next_reminder_at`` (derived by the model) is indexed so "reminders due between two
+    instants" is a range scan; ``(assignee, due_at)`` serves one person's open, due-today
+    and overdue lists, ``(status, due_at)`` everyone's.
+    """
+    columns = _add_columns(
+        "tasks",
+        (
+            ("reminders", "json"),
+            ("reminded_at", "timestamp"),
+            ("next_reminder_at", "timestamp"),
+            ("recurrence", "text"),
+        ),
+    )
+    return [
+        *columns(dialect),
+        _index("tasks", "next_reminder_at"),
+        _index("tasks", "assignee, due_at"),
+        _index("tasks", "status, due_at"),
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_tables,
     _v2_indexes,
@@ -394,6 +418,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_segments,
     _v5_record_ids,
     _v6_pipelines,
+    _v7_task_reminders,
 )
 """Migration ``i`` takes a database from schema version ``i`` to ``i + 1``."""
 
