@@ -32,7 +32,7 @@ from crmkit.model.fields import (
 from crmkit.values.enums import Priority, TaskStatus
 from crmkit.values.recurrence import check_recurrence
 
-__all__ = ["MAX_REMINDER_OFFSET", "MAX_REMINDERS", "Task", "next_reminder"]
+__all__ = ["MAX_REMINDERS", "MAX_REMINDER_OFFSET", "Task", "next_reminder"]
 
 _priority = parse_enum(Priority)
 _status = parse_enum(TaskStatus)
@@ -55,7 +55,7 @@ def _parse_reminders(value: object, field: str) -> tuple[dt.timedelta, ...]:
         raise ValidationError.single(field, value, "is not a list of offsets before the due time")
     offsets: set[dt.timedelta] = set()
     collector = ProblemCollector()
-    for position, item in enumerate(value):  # type: ignore[call-overload]
+    for position, item in enumerate(value):
         name = f"{field}[{position}]"
         offset = collector.parse(parse_duration, item, name)
         if offset is None:

@@ -16,6 +16,7 @@ from crmkit.values.enums import (
 )
 from crmkit.values.money import Money
 from crmkit.values.phone import PhoneNumber, PhoneType
+from crmkit.values.recurrence import check_recurrence, next_occurrence
 from crmkit.values.working_hours import WorkingHours
 
 __all__ = [
@@ -35,4 +36,6 @@ __all__ = [
     "QualificationVerdict",
     "TaskStatus",
     "WorkingHours",
+    "check_recurrence",
+    "next_occurrence",
 ]

@@ -19,6 +19,7 @@ import zoneinfo
 from typing import Any
 
 from crmkit.errors import ValidationError
+from crmkit.values.temporal import parse_time_zone, require_instant
 
 __all__ = ["check_recurrence", "next_occurrence"]
 
@@ -133,8 +134,18 @@ def next_occurrence(
         due_at: The due time of the task that ends (UTC).
         zone: The IANA time zone whose wall clock the rule follows.
         after: Usually now: the next occurrence is later than this.
+
+    Raises:
+        ValidationError: For a rule `check_recurrence` refuses, an unknown zone, or
+            instants that are not timezone-aware datetimes.
     """
-    tz = zoneinfo.ZoneInfo(zone)
+    checked = check_recurrence(rule, "rule")
+    if checked is None:
+        raise ValidationError.single("rule", rule, "is empty")
+    rule = checked
+    due_at = require_instant(due_at, "due_at")
+    after = require_instant(after, "after")
+    tz = zoneinfo.ZoneInfo(parse_time_zone(zone, "zone"))
     series, _begin = _build(rule, due_at.astimezone(tz))
     threshold = max(due_at, after)
     horizon = threshold + _HORIZON

@@ -17,15 +17,19 @@ from crmkit.work.sla import (
     sla_summary,
 )
 from crmkit.work.tasks import (
+    Completion,
     calendar_of,
     cancel,
     complete,
     due_today,
     follow_up,
+    mark_reminded,
     open_tasks,
     overdue,
     reassign,
+    reminders_due,
     snooze,
+    tasks_for,
 )
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "AssignmentRule",
     "AssignmentRules",
     "BusinessTime",
+    "Completion",
     "Interval",
     "SlaClock",
     "SlaPolicy",
@@ -45,11 +50,14 @@ __all__ = [
     "due_today",
     "first_touch_policy",
     "follow_up",
+    "mark_reminded",
     "open_tasks",
     "overdue",
     "reassign",
+    "reminders_due",
     "sla_clock",
     "sla_clocks",
     "sla_summary",
     "snooze",
+    "tasks_for",
 ]

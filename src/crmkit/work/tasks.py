@@ -3,11 +3,13 @@
 - `follow_up(uow, record, "Call back", due_in_days=2, assignee="anna")`: a task on any
   contact, company, deal or lead, due in business time counted in the assignee's calendar
   (the stored calendar named like the assignee, else the store's own);
-- `complete` (the task done, and an activity logged on its records so scoring and segments
-  see it), `cancel`, `snooze` (due later by business time), `reassign` (history keeps who
-  had it);
-- `open_tasks`, `due_today` (in the assignee's time zone) and `overdue`: segments on tasks,
-  so SQLite and PostgreSQL answer them in the database.
+- `complete` (the task done, an activity logged on its records so scoring and segments
+  see it, and the next task of a recurring series created), `cancel`, `snooze` (due later
+  by business time), `reassign` (history keeps who had it), `mark_reminded` (the reminders
+  up to now are delivered);
+- `open_tasks`, `due_today` (in the assignee's time zone), `overdue`, `reminders_due`
+  (between two instants) and `tasks_for` (one record's): segments on tasks, so SQLite and
+  PostgreSQL answer them in the database, through the task indexes.
 
 Every service is one update (or add) in the caller's unit of work: all or nothing with
 whatever else it does.
@@ -16,6 +18,9 @@ whatever else it does.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+
+import attrs
 
 from crmkit.conditions.dates import BusinessCalendar
 from crmkit.conditions.tree import Condition, F
@@ -26,19 +31,24 @@ from crmkit.model.task import Task
 from crmkit.storage.protocol import UnitOfWork
 from crmkit.values.arguments import check_text, check_whole_number, require_attributes
 from crmkit.values.enums import TaskStatus
+from crmkit.values.recurrence import next_occurrence
 from crmkit.values.temporal import require_instant
 from crmkit.work.calendar import BusinessTime
 
 __all__ = [
+    "Completion",
     "calendar_of",
     "cancel",
     "complete",
     "due_today",
     "follow_up",
+    "mark_reminded",
     "open_tasks",
     "overdue",
     "reassign",
+    "reminders_due",
     "snooze",
+    "tasks_for",
 ]
 
 _LINKS = {"contact": "contact_id", "company": "company_id", "deal": "deal_id", "lead": "lead_id"}
@@ -63,6 +73,8 @@ def follow_up(
     assignee: str | None = None,
     priority: str = "medium",
     notes: str | None = None,
+    reminders: Iterable[dt.timedelta] = (),
+    recurrence: str | None = None,
 ) -> Task:
     """Add a follow-up task on `record`, due in business time, and return it.
 
@@ -75,15 +87,17 @@ def follow_up(
         assignee: Who does it; their stored calendar (by name) counts the time.
         priority: high, medium or low.
         notes: Free text.
+        reminders: Offsets before the due time to remind the assignee at
+            (``[timedelta(hours=1)]``).
+        recurrence: An RFC 5545 ``RRULE`` ("FREQ=WEEKLY;BYDAY=MO"): completing the task
+            creates the next one, in the assignee calendar's wall-clock time.
 
     Raises:
         ValidationError: For a record of another kind, both or neither of `due_in` and
             `due_in_days`, or task fields that are not valid.
     """
     _check_uow(uow)
-    link = _LINKS.get(getattr(record, "KIND", ""))
-    if link is None or not isinstance(record, Entity):
-        raise ValidationError.single("record", record, "is not a contact, company, deal or lead")
+    link = _link_of(record)
     if (due_in is None) == (due_in_days is None):
         raise ValidationError.single("due_in", due_in, "give one of due_in and due_in_days")
     now = uow.clock.now()
@@ -102,14 +116,41 @@ def follow_up(
         priority=priority,
         assignee=assignee,
         notes=notes,
+        reminders=reminders,
+        recurrence=recurrence,
         clock=uow.clock,
         **links,  # type: ignore[arg-type]
     )
     return uow.tasks.add(task)
 
 
-def complete(uow: UnitOfWork, task: Task, *, note: str | None = None) -> tuple[Task, Activity]:
-    """Mark a task done and log it as an activity on its records; return both.
+@attrs.frozen
+class Completion:
+    """What completing a task wrote.
+
+    Attributes:
+        task: The task, done.
+        activity: The ``note`` activity logged on its records (None for a task on no
+            record: an activity needs one).
+        next_task: The next task of its recurring series, or None (no rule, or the series
+            has ended).
+    """
+
+    task: Task
+    activity: Activity | None
+    next_task: Task | None = None
+
+
+def complete(uow: UnitOfWork, task: Task, *, note: str | None = None) -> Completion:
+    """Mark a task done, log it as an activity on its records and continue its series.
+
+    The activity (kind ``note``, outcome ``completed``, "Done: <title>: <note>") goes on
+    the contact, company, deal and lead the task names; a task on no record logs none.
+
+    A task with a `recurrence` rule gets its successor in the same unit of work: the same
+    title, assignee, records, priority, notes and reminders, due at the rule's next
+    occurrence after both its due time and now (occurrences missed while it was late are
+    skipped), read in the assignee calendar's wall-clock time.
 
     Raises:
         ValidationError: When the task is already done or cancelled.
@@ -121,20 +162,67 @@ def complete(uow: UnitOfWork, task: Task, *, note: str | None = None) -> tuple[T
         subject += f": {check_text(note, 'note')}"
     now = uow.clock.now()
     # The activity is built (and so checked) before the task changes: a refusal writes nothing.
-    activity = Activity.create(
-        kind="note",
-        outcome="completed",
-        occurred_at=now,
-        subject=subject[:500],
+    activity = None
+    if any(getattr(task, link) is not None for link in _LINKS.values()):
+        activity = Activity.create(
+            kind="note",
+            outcome="completed",
+            occurred_at=now,
+            subject=subject[:500],
+            contact_id=task.contact_id,
+            company_id=task.company_id,
+            deal_id=task.deal_id,
+            lead_id=task.lead_id,
+            owner=task.assignee,
+            clock=uow.clock,
+        )
+    successor = _successor(uow, task, now)
+    done = uow.tasks.update(task.changed(status=TaskStatus.DONE, completed_at=now))
+    logged = None if activity is None else uow.activities.add(activity)
+    return Completion(done, logged, None if successor is None else uow.tasks.add(successor))
+
+
+def _successor(uow: UnitOfWork, task: Task, now: dt.datetime) -> Task | None:
+    """The next task of a recurring series (built, not stored), or None."""
+    if task.recurrence is None or task.due_at is None:
+        return None
+    zone = calendar_of(uow, task.assignee).time_zone
+    found = next_occurrence(task.recurrence, task.due_at, zone, after=now)
+    if found is None:
+        return None
+    due, rule = found
+    return Task.create(
+        title=task.title,
+        due_at=due,
+        priority=task.priority,
+        assignee=task.assignee,
+        notes=task.notes,
         contact_id=task.contact_id,
         company_id=task.company_id,
         deal_id=task.deal_id,
         lead_id=task.lead_id,
-        owner=task.assignee,
+        reminders=task.reminders,
+        recurrence=rule,
+        custom=task.custom,
         clock=uow.clock,
     )
-    done = uow.tasks.update(task.changed(status=TaskStatus.DONE, completed_at=now))
-    return done, uow.activities.add(activity)
+
+
+def mark_reminded(uow: UnitOfWork, task: Task, *, at: dt.datetime | None = None) -> Task:
+    """Record that the task's reminders up to `at` (now by default) were delivered.
+
+    Its `next_reminder_at` moves to the next reminder after `at`, or None when none is
+    left: a scheduler that delivers what `reminders_due` returns and marks each one never
+    delivers a reminder twice, and one that was down delivers one catch-up reminder, not a
+    burst.
+
+    Raises:
+        ValidationError: When the task is done or cancelled.
+    """
+    _check_uow(uow)
+    _check_open(task)
+    when = uow.clock.now() if at is None else require_instant(at, "at")
+    return uow.tasks.update(task.changed(reminded_at=when))
 
 
 def cancel(uow: UnitOfWork, task: Task, *, reason: str | None = None) -> Task:
@@ -204,6 +292,45 @@ def overdue(
     _check_uow(uow)
     at = uow.clock.now() if now is None else require_instant(now, "now")
     return _sorted(uow, _open_condition(assignee) & (F("due_at") < at))
+
+
+def reminders_due(
+    uow: UnitOfWork, start: dt.datetime, end: dt.datetime, assignee: str | None = None
+) -> list[Task]:
+    """Return the open tasks whose next reminder falls in ``[start, end)``, soonest first.
+
+    A scheduler asks for ``(last run, now]``-style windows; reminders already marked
+    delivered (`mark_reminded`) are not returned again.
+    """
+    _check_uow(uow)
+    start = require_instant(start, "start")
+    end = require_instant(end, "end")
+    condition = (F("next_reminder_at") >= start) & (F("next_reminder_at") < end)
+    if assignee is not None:
+        condition = condition & (F("assignee") == check_text(assignee, "assignee"))
+    found = list(uow.tasks.find(condition))
+    return sorted(found, key=lambda t: (t.next_reminder_at, t.id))
+
+
+def tasks_for(uow: UnitOfWork, record: Entity, *, open_only: bool = True) -> list[Task]:
+    """Return the tasks on one contact, company, deal or lead, by due time (undated last).
+
+    Raises:
+        ValidationError: For a record of another kind.
+    """
+    _check_uow(uow)
+    link = _link_of(record)
+    condition: Condition = F(link) == record.id
+    if open_only:
+        condition = condition & F("status").is_in(_OPEN)
+    return _sorted(uow, condition)
+
+
+def _link_of(record: object) -> str:
+    link = _LINKS.get(getattr(record, "KIND", ""))
+    if link is None or not isinstance(record, Entity):
+        raise ValidationError.single("record", record, "is not a contact, company, deal or lead")
+    return link
 
 
 def _open_condition(assignee: str | None) -> Condition:
