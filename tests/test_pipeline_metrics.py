@@ -4,13 +4,14 @@ import uuid
 import attrs
 import pytest
 
-from crmkit import Activity, ActivityKind, ActivityOutcome, FixedClock, ValidationError
+from crmkit import Activity, ActivityKind, ActivityOutcome, FixedClock, Task, ValidationError
 from crmkit.pipelines import (
     CallStatus,
     Pipeline,
     call_status,
     days_open,
     default_sales_pipeline,
+    record_call_status,
     stage_conversion,
     stale_deals,
     time_in_current_stage,
@@ -244,3 +245,97 @@ def test_stale_deals_refuses_what_is_not_deals_a_pipeline_or_a_mapping():
         lambda: stale_deals([deal], SALES, {deal.id: "yesterday"}, now), f"last_activity[{deal.id}]"
     )
     assert [s.deal for s in stale_deals([deal], SALES, {deal.id: None}, now)] == [deal]
+
+
+# -- call status follows the work: overdue tasks, scheduled follow-ups (issue 16) ----------
+
+MICRO = dt.timedelta(microseconds=1)
+
+
+def task(due: dt.datetime | None, status: str = "open") -> Task:
+    return Task.create(title="Call", due_at=due, status=status, clock=FixedClock(due or T))
+
+
+T = T0
+
+
+def test_an_overdue_task_means_follow_up_needed_until_its_due_time_passes():
+    """Due exactly now: not overdue (scheduled); a microsecond earlier: overdue."""
+    discovery, clock = walk(["discovery"])
+    now = clock.now()
+    reached = activity(now)
+    assert call_status(discovery, SALES, reached, now) is CallStatus.READY_FOR_PROPOSAL
+    late = task(now - MICRO)
+    assert call_status(discovery, SALES, reached, now, tasks=[late]) is (
+        CallStatus.FOLLOW_UP_NEEDED
+    )
+    on_time = task(now)
+    assert call_status(discovery, SALES, reached, now, tasks=[on_time]) is (
+        CallStatus.READY_FOR_PROPOSAL
+    )
+    new, _ = walk([])
+    assert call_status(new, SALES, None, now, tasks=[late]) is CallStatus.FOLLOW_UP_NEEDED
+
+
+def test_a_scheduled_follow_up_covers_a_missed_call_or_a_quiet_deal():
+    """No answer, or nothing for 15 days: follow-up needed, unless a task is scheduled."""
+    discovery, clock = walk(["discovery"])
+    now = clock.now()
+    missed = activity(now, outcome="no_answer")
+    old = activity(now - 15 * DAY)
+    planned = task(now + DAY)
+    for latest in (missed, old, None):
+        assert call_status(discovery, SALES, latest, now) is CallStatus.FOLLOW_UP_NEEDED
+        assert call_status(discovery, SALES, latest, now, tasks=[planned]) is (
+            CallStatus.READY_FOR_PROPOSAL
+        )
+    new, _ = walk([])
+    assert call_status(new, SALES, missed, now, tasks=[planned]) is CallStatus.FIRST_CONTACT
+
+
+def test_done_cancelled_and_undated_tasks_change_nothing():
+    discovery, clock = walk(["discovery"])
+    now = clock.now()
+    missed = activity(now, outcome="no_answer")
+    ignored = [task(now - DAY, "done"), task(now - DAY, "cancelled"), task(None)]
+    assert call_status(discovery, SALES, missed, now, tasks=ignored) is (
+        CallStatus.FOLLOW_UP_NEEDED
+    )
+    for status in ("in_progress", "waiting"):
+        assert call_status(discovery, SALES, missed, now, tasks=[task(now - DAY, status)]) is (
+            CallStatus.FOLLOW_UP_NEEDED
+        )
+        assert call_status(discovery, SALES, missed, now, tasks=[task(now + DAY, status)]) is (
+            CallStatus.READY_FOR_PROPOSAL
+        )
+
+
+def test_a_closed_deal_stays_closed_whatever_its_tasks():
+    won, clock = walk(["closed_won"])
+    now = clock.now()
+    assert call_status(won, SALES, None, now, tasks=[task(now - DAY)]) is CallStatus.CLOSED
+
+
+def test_a_record_outside_a_pipeline_reads_like_a_first_stage():
+    """Never reached: first contact; reached: still first contact; missed, 15 days quiet
+    (14 is the limit) or overdue: follow-up needed; scheduled: first contact."""
+    now = T + 30 * DAY
+    assert record_call_status(None, now) is CallStatus.FIRST_CONTACT
+    assert record_call_status(activity(now), now) is CallStatus.FIRST_CONTACT
+    assert record_call_status(activity(now - 14 * DAY), now) is CallStatus.FIRST_CONTACT
+    quiet = activity(now - 14 * DAY - dt.timedelta(seconds=1))
+    assert record_call_status(quiet, now) is CallStatus.FOLLOW_UP_NEEDED
+    assert record_call_status(quiet, now, tasks=[task(now + DAY)]) is CallStatus.FIRST_CONTACT
+    missed = activity(now, outcome="voicemail")
+    assert record_call_status(missed, now) is CallStatus.FOLLOW_UP_NEEDED
+    assert record_call_status(None, now, tasks=[task(now - DAY)]) is CallStatus.FOLLOW_UP_NEEDED
+
+
+def test_bad_tasks_are_refused_by_position():
+    discovery, clock = walk(["discovery"])
+    with pytest.raises(ValidationError) as caught:
+        call_status(discovery, SALES, None, clock.now(), tasks=[task(T), "a task"])
+    assert caught.value.fields == ("tasks[1]",)
+    with pytest.raises(ValidationError) as caught:
+        record_call_status(None, clock.now(), tasks=5)  # type: ignore[arg-type]
+    assert caught.value.fields == ("tasks",)

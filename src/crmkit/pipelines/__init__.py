@@ -1,6 +1,6 @@
 """Pipelines as data: stages, allowed moves, moving deals, and what the history tells."""
 
-from crmkit.pipelines.call_status import CallStatus, call_status
+from crmkit.pipelines.call_status import CallStatus, call_status, record_call_status
 from crmkit.pipelines.default import default_renewal_pipeline, default_sales_pipeline
 from crmkit.pipelines.events import Moved, StageChanged
 from crmkit.pipelines.metrics import (
@@ -28,6 +28,7 @@ __all__ = [
     "days_open",
     "default_renewal_pipeline",
     "default_sales_pipeline",
+    "record_call_status",
     "stage_conversion",
     "stale_deals",
     "time_in_current_stage",

@@ -6,6 +6,7 @@
 
 from crmkit.work.assignment import Assignment, AssignmentRule, AssignmentRules, assign
 from crmkit.work.calendar import BusinessTime, Interval
+from crmkit.work.call_status import contact_call_status, deal_call_status
 from crmkit.work.sla import (
     SlaClock,
     SlaPolicy,
@@ -47,6 +48,8 @@ __all__ = [
     "calendar_of",
     "cancel",
     "complete",
+    "contact_call_status",
+    "deal_call_status",
     "due_today",
     "first_touch_policy",
     "follow_up",
