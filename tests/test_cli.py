@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import crmkit
 from crmkit.cli.app import app
 
 runner = CliRunner()
@@ -152,6 +155,8 @@ def test_show_and_history_find_a_record_by_id(demo_db):
         (("sla", "--policy", "/no/such/policy.toml"), "cannot be read"),
         (("sla", "--at", "yesterday"), "--at"),
         (("tasks", "--due", "soon"), "is not one of open, today, overdue"),
+        (("tasks", "--record", "x"), "is not a record id"),
+        (("tasks", "--since", "yesterday", "--due", "reminders"), "--since"),
         (("sla", "--by", "region"), "is not owner or team"),
     ],
 )
@@ -279,19 +284,47 @@ def test_sla_lists_the_demo_leads_first_touch_clocks(demo_db, tmp_path):
 
 def test_tasks_lists_the_demo_follow_ups_by_due_time(demo_db):
     """The demo's first calls: open for their assignees, due tomorrow, overdue the day after."""
-    report_calls = json.loads(run("tasks", "--db", demo_db, "--json").output)
+    every = json.loads(run("tasks", "--db", demo_db, "--json").output)
+    assert {t["title"] for t in every} == {"First call", "Weekly check-in"}
+    report_calls = [t for t in every if t["title"] == "First call"]
     assert report_calls
-    assert all(t["title"] == "First call" for t in report_calls)
     assert all(t["status"] == "open" and t["priority"] == "high" for t in report_calls)
     dues = [t["due"] for t in report_calls]
     assert dues == sorted(dues)
     one = report_calls[0]["assignee"]
     mine = json.loads(run("tasks", "--db", demo_db, "--assignee", one, "--json").output)
     assert {t["assignee"] for t in mine} == {one}
-    assert len(mine) == sum(1 for t in report_calls if t["assignee"] == one)
+    assert len(mine) == sum(1 for t in every if t["assignee"] == one)
     as_of = "2026-06-30T17:00:00Z"  # the demo's instant: due tomorrow, nothing today
     assert json.loads(run("tasks", "--db", demo_db, "--due", "today", "--at", as_of,
                           "--json").output) == []  # fmt: skip
     late = json.loads(run("tasks", "--db", demo_db, "--due", "overdue", "--at",
                           "2026-07-03T09:00:00Z", "--json").output)  # fmt: skip
-    assert len(late) == len(report_calls)
+    assert len(late) == len(every)
+
+
+def test_tasks_lists_reminders_due_and_one_records_tasks_with_its_call_status(demo_db):
+    """Each demo follow-up reminds an hour before it is due, inside [--since, --at)."""
+    every = json.loads(run("tasks", "--db", demo_db, "--json").output)
+    reminders = json.loads(run("tasks", "--db", demo_db, "--due", "reminders", "--since",
+                               "2026-06-30T17:00:00Z", "--at", "2026-07-03T09:00:00Z",
+                               "--json").output)  # fmt: skip
+    assert sorted(r["task"] for r in reminders) == sorted(t["task"] for t in every)
+    first = min(reminders, key=lambda r: r["remind at"])
+    remind_at = dt.datetime.fromisoformat(first["remind at"])
+    assert dt.datetime.fromisoformat(first["due"]) - remind_at == dt.timedelta(hours=1)
+    window = ("--since", first["remind at"], "--at", first["remind at"], "--json")
+    assert json.loads(run("tasks", "--db", demo_db, "--due", "reminders", *window).output) == []
+    check_in = next(t for t in every if t["title"] == "Weekly check-in")
+    with crmkit.open_store(demo_db) as store, store.unit_of_work(readonly=True) as uow:
+        deal_id = str(uow.tasks.get(uuid.UUID(check_in["task"])).deal_id)
+    as_of = ("--at", "2026-06-30T17:00:00Z")  # the demo's instant: the check-in is scheduled
+    listed = json.loads(run("tasks", "--db", demo_db, "--record", deal_id, "--json").output)
+    assert [t["title"] for t in listed] == ["Weekly check-in"]
+    shown = run("tasks", "--db", demo_db, "--record", deal_id, *as_of)
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.output.split())
+    assert f"1 open tasks of deal {deal_id} (call status: " in said
+    assert "follow_up_needed" not in said
+    late = run("tasks", "--db", demo_db, "--record", deal_id, "--at", "2026-07-03T09:00:00Z")
+    assert "(call status: follow_up_needed)" in " ".join(late.output.split())  # overdue

@@ -93,7 +93,8 @@ def render(report: DemoReport, url: str) -> None:
     calls = ", ".join(f"{owner} {count}" for owner, count in report.follow_ups.items())
     say(
         f"Follow-ups: a high-priority first call, due in 4 business hours, for each open lead "
-        f"never touched: {sum(report.follow_ups.values())} ({calls}).\n"
+        f"never touched: {sum(report.follow_ups.values())} ({calls}), each with a reminder "
+        f"an hour before; {report.reminders_due} reminders fall due in the next 24 hours.\n"
     )
     table = Table(title="Open pipeline (EUR)", title_justify="left", header_style="bold")
     for name, justify in [("pipeline", "left"), ("stage", "left"), ("deals", "right"),
@@ -105,7 +106,7 @@ def render(report: DemoReport, url: str) -> None:
         )
     console.print(table)
     top = Table(title="Ten highest-priority open deals", title_justify="left", header_style="bold")
-    for name in ("deal", "stage", "EUR", "win", "priority", "why"):
+    for name in ("deal", "stage", "EUR", "win", "priority", "call status", "why"):
         top.add_column(name)
     for deal in report.top_deals:
         top.add_row(
@@ -114,9 +115,18 @@ def render(report: DemoReport, url: str) -> None:
             _money(deal.amount),
             f"{deal.probability:.0%}",
             f"{deal.priority} ({deal.score:.0f})",
-            ", ".join(deal.why[:3]),
+            deal.call_status.replace("_", " "),
+            ", ".join(deal.why[:2]),
         )
     console.print(top)
+    calls = ", ".join(
+        f"{count} {status.replace('_', ' ')}" for status, count in report.call_statuses.items()
+    )
+    say(
+        f"Weekly check-ins (recurring tasks, a reminder an hour before) set for the "
+        f"{report.check_ins} of them whose call status said a follow-up was needed. "
+        f"Call status of the open deals now: {calls}.\n"
+    )
     if report.model is None:
         say("Win probability: too few closed deals to learn from.\n")
     else:

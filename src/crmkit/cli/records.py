@@ -21,7 +21,8 @@ __all__ = ["history", "show"]
 DbOption = Annotated[str | None, typer.Option("--db", help="Store URL (default: the demo's)")]
 
 
-def _id(text: str) -> uuid.UUID:
+def parse_record_id(text: str) -> uuid.UUID:
+    """Return a record id given on the command line, or refuse it naming ``id``."""
     try:
         return uuid.UUID(text)
     except ValueError:
@@ -52,7 +53,7 @@ def show(
     Example: crmkit show 0190f1c2-...
     """
     with open_existing(store_url(db)) as store:
-        record = find_record(store, _id(record_id))
+        record = find_record(store, parse_record_id(record_id))
     fields = {f.name: plain(_value(getattr(record, f.name))) for f in attrs.fields(type(record))}
     if as_json:
         print(json.dumps({"kind": record.KIND, **fields}))
@@ -81,7 +82,7 @@ def history(
     Example: crmkit history 0190f1c2-...
     """
     with open_existing(store_url(db)) as store:
-        entries = store.history(_id(record_id))
+        entries = store.history(parse_record_id(record_id))
     if not entries:
         raise crmkit.NotFoundError("record history", record_id)
     rows = [

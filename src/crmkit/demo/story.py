@@ -26,6 +26,7 @@ from crmkit.leads.rules import Rule
 from crmkit.leads.status import move_lead
 from crmkit.model.deal import Deal
 from crmkit.model.lead import Lead
+from crmkit.pipelines.call_status import CallStatus
 from crmkit.pipelines.default import default_renewal_pipeline, default_sales_pipeline
 from crmkit.scoring.batch import score_engagement, score_fit
 from crmkit.scoring.default import default_engagement_model
@@ -37,8 +38,9 @@ from crmkit.segments.rfm import rfm, rfm_groups
 from crmkit.storage.protocol import Store
 from crmkit.values.money import Money
 from crmkit.work.assignment import AssignmentRules, assign
+from crmkit.work.call_status import URGENCY, deal_call_status
 from crmkit.work.sla import SlaClock, SlaState, first_touch_policy, sla_clocks
-from crmkit.work.tasks import follow_up
+from crmkit.work.tasks import follow_up, reminders_due
 
 __all__ = [
     "SEGMENTS",
@@ -85,6 +87,7 @@ class RankedDeal:
     priority: str
     score: float
     why: tuple[str, ...]
+    call_status: str
 
 
 @attrs.frozen
@@ -117,6 +120,9 @@ class DemoReport:
     first_touch: dict[str, int]
     assigned: tuple[tuple[str, str, int], ...]
     follow_ups: dict[str, int]
+    check_ins: int
+    reminders_due: int
+    call_statuses: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (decimals as text, instants in ISO form)."""
@@ -205,11 +211,16 @@ def run_demo(
     report("win probability", 1, 1)
     pipelines = {p.key: p for p in (sales, renewals)}
     report("priorities", 0, 1)
-    top = _top_deals(store, deals, pipelines, model if quality else None)
+    top, check_ins = _top_deals(store, deals, pipelines, model if quality else None)
     report("priorities", 1, 1)
     with store.unit_of_work(readonly=True) as uow:
         segments = tuple((name, text, uow.contacts.count(parse(text))) for name, text in SEGMENTS)
         groups = rfm_groups(rfm(uow, currency="EUR", as_of=NOW))
+        reminders = len(reminders_due(uow, NOW, NOW + dt.timedelta(days=1)))
+        calls = {status.value: 0 for status in URGENCY if status is not CallStatus.CLOSED}
+        for deal in deals:
+            if deal.closed_at is None:
+                calls[deal_call_status(uow, deal, now=NOW).value] += 1
     return DemoReport(
         seed=seed,
         size=size,
@@ -225,6 +236,9 @@ def run_demo(
         first_touch=first_touch,
         assigned=assigned,
         follow_ups=follow_ups,
+        check_ins=check_ins,
+        reminders_due=reminders,
+        call_statuses=calls,
     )
 
 
@@ -258,7 +272,9 @@ def _assign_new_leads(store: Store, report: Progress) -> tuple[tuple[str, str, i
 
 
 def _first_calls(store: Store, clocks: list[SlaClock]) -> dict[str, int]:
-    """A "first call" task for each open lead never touched, due in 4 business hours.
+    """A "first call" task for each never-touched open lead, reminder an hour before.
+
+    Due in 4 business hours.
 
     Returns the tasks made per assignee.
     """
@@ -268,7 +284,8 @@ def _first_calls(store: Store, clocks: list[SlaClock]) -> dict[str, int]:
         for lead in uow.leads.iter():
             if lead.id in untouched and lead.status.value in ("new", "working", "nurturing"):
                 task = follow_up(uow, lead, "First call", due_in=dt.timedelta(hours=4),
-                                 assignee=lead.owner, priority="high")  # fmt: skip
+                                 assignee=lead.owner, priority="high",
+                                 reminders=[dt.timedelta(hours=1)])  # fmt: skip
                 made[str(task.assignee)] = made.get(str(task.assignee), 0) + 1
     return dict(sorted(made.items()))
 
@@ -342,8 +359,13 @@ def _pipeline_lines(deals: list[Deal], pipelines: dict[str, Any]) -> tuple[Stage
 
 def _top_deals(
     store: Store, deals: list[Deal], pipelines: dict[str, Any], model: Any
-) -> tuple[RankedDeal, ...]:
-    """Rank the open deals by the default priority policy; return the ten highest."""
+) -> tuple[tuple[RankedDeal, ...], int]:
+    """Rank the open deals by the default priority policy; return the ten highest.
+
+    Each gets its call status (stage, latest activity, tasks); those that need a follow-up
+    get a weekly check-in (recurring, a reminder an hour before). Returns the ten and the
+    number of check-ins made.
+    """
     policy = default_priority_policy()
     open_deals = [d for d in deals if d.closed_at is None]
     contact_ids = {c for d in open_deals for c in d.contact_ids}
@@ -365,15 +387,25 @@ def _top_deals(
         )
         ranked.append((assessed, deal, probability))
     ranked.sort(key=lambda item: (-item[0].score, item[1].id))
-    return tuple(
-        RankedDeal(
-            name=deal.name,
-            stage=pipelines[deal.pipeline].stage(deal.stage).label,
-            amount=deal.amount.amount if deal.amount else Decimal(0),
-            probability=probability if probability is not None else 0.0,
-            priority=str(assessed.priority.value),
-            score=round(assessed.score, 1),
-            why=tuple(assessed.decided_by),
-        )
-        for assessed, deal, probability in ranked[:10]
-    )
+    top = []
+    check_ins = 0
+    with store.unit_of_work(actor="demo") as uow:
+        for assessed, deal, probability in ranked[:10]:
+            status = deal_call_status(uow, deal, now=NOW)
+            if status is CallStatus.FOLLOW_UP_NEEDED:
+                follow_up(uow, deal, "Weekly check-in", due_in_days=1, assignee=deal.owner,
+                          reminders=[dt.timedelta(hours=1)], recurrence="FREQ=WEEKLY")  # fmt: skip
+                check_ins += 1
+            top.append(
+                RankedDeal(
+                    name=deal.name,
+                    stage=pipelines[deal.pipeline].stage(deal.stage).label,
+                    amount=deal.amount.amount if deal.amount else Decimal(0),
+                    probability=probability if probability is not None else 0.0,
+                    priority=str(assessed.priority.value),
+                    score=round(assessed.score, 1),
+                    why=tuple(assessed.decided_by),
+                    call_status=status.value,
+                )
+            )
+    return tuple(top), check_ins

@@ -1,5 +1,8 @@
 """A deal's or a contact's call status read from the store: stage, latest activity, tasks.
 
+A deal's latest activity is the newest one logged on the deal or on any of its contacts
+(a call with the buyer counts even when it was logged on the person only).
+
 `crmkit.pipelines.call_status` derives the status from what it is given; these functions
 fetch what it needs in one unit of work, so the status an app shows always agrees with the
 record's tasks (an overdue follow-up shows as "follow-up needed", a scheduled one does not)
@@ -14,6 +17,7 @@ is more than 14 days old with nothing scheduled.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from crmkit.model.activity import Activity
 from crmkit.model.contact import Contact
@@ -39,6 +43,8 @@ URGENCY = (
 
 def deal_call_status(uow: UnitOfWork, deal: Deal, *, now: dt.datetime | None = None) -> CallStatus:
     """Return a stored deal's call status from its pipeline, latest activity and tasks.
+
+    The latest activity is the newest on the deal or on its contacts.
 
     Raises:
         ValidationError: For something other than a deal, or a deal whose pipeline the
@@ -73,9 +79,14 @@ def contact_call_status(
     return record_call_status(_latest_activity(uow, contact), at, tasks=tasks_for(uow, contact))
 
 
-def _latest_activity(uow: UnitOfWork, record: Entity) -> Activity | None:
-    found = uow.activities.related(record.id, limit=1)
-    return found[0] if found else None
+def _latest_activity(uow: UnitOfWork, record: Entity, *also: uuid.UUID) -> Activity | None:
+    """The newest activity on the record or on any of the records `also` names."""
+    latest: Activity | None = None
+    for ident in (record.id, *also):
+        found = uow.activities.related(ident, limit=1)
+        if found and (latest is None or found[0].occurred_at > latest.occurred_at):
+            latest = found[0]
+    return latest
 
 
 def _check_uow(uow: object) -> None:
