@@ -9,6 +9,7 @@ import datetime as dt
 import math
 import uuid
 from fractions import Fraction
+from types import MappingProxyType
 
 import pytest
 
@@ -2072,3 +2073,73 @@ def test_assess_in_store_for_a_lead_with_nothing_stored(store):
         "gone quiet",
     )
     assert (result.score, result.priority) == (0.0, Priority.LOW)
+
+
+def test_the_batch_path_goes_on_after_an_expired_activity_and_bonus_edges():
+    when = F("kind") == "meeting"
+    for decay in (Linear(10, 0.5), Linear(10, 0.5, steps=True), Window(10)):
+        model = EngagementModel([rule("m", when, 40, decay=decay)])
+        assert both(model, [act("meeting", days=30), act("meeting")]).value == 40.0
+    call = rule("call", F("kind") == "call", 2, response_bonus=[ResponseBonus(1, 3)])
+    model = EngagementModel([call], total_cap=100)
+    assert both(model, [act("call", response_hours=1)]).value == 5.0
+    assert both(model, [act("call", response_hours=1 + 0.5 / 3600)]).value == 2.0
+
+
+def test_a_group_exactly_at_its_cap_gets_no_cap_line():
+    model = EngagementModel(
+        [rule("m", F("kind") == "meeting", 25, group="meetings")], group_caps={"meetings": 50}
+    )
+    score = both(model, [act("meeting"), act("meeting")])
+    assert (score.value, [c.label for c in score.contributions]) == (50.0, ["m", "m"])
+
+
+def test_score_check_tolerance_is_relative_to_at_least_one():
+    assert not Score(0.001, (Contribution("a", 0.001 + 1.5e-9),)).check()
+
+
+def test_more_refusals_carry_their_value_and_reason():
+    assert refusal(lambda: roc_auc(5, [0.5])) == [
+        ("outcomes", 5, "is not a collection of True/False")
+    ]
+    assert refusal(lambda: brier_score([True], [1.5])) == [
+        ("probabilities[0]", 1.5, "is not a probability (a number from 0 to 1)")
+    ]
+    bad = {"field": "x", "op": "~", "value": 1}
+    [(_, _, why)] = refusal(lambda: condition_field(bad, "when"))
+    assert why.startswith("'~' is not an operator: use one of ==, !=, <, <=, >, >=, in, ")
+    call = rule("call", F("kind") == "call", 1, group="calls")
+    proxy = MappingProxyType({"calls": 2})
+    assert EngagementModel([call], group_caps=proxy).group_caps == {"calls": 2.0}
+    policy = default_priority_policy()
+    deal = Deal.create(name="D", pipeline="sales", stage="proposal")
+    assert refusal(lambda: policy.assess(deal, as_of=T0, engagement=101)) == [
+        ("engagement", 101, "is not a number from 0 to 100")
+    ]
+    assert QualityReport.measure([True, False], [0.8, 0.2], 0.5).blend == 1.0
+
+
+def test_a_condition_factor_gives_its_whole_weight_when_it_holds():
+    policy = PriorityPolicy(
+        [
+            PriorityFactor("late stage", 1, when=F("stage") == "proposal"),
+            PriorityFactor("value", 1, "amount", zero_at=0, full_at=100),
+        ],
+        _bands(30, 60),
+    )
+    deal = Deal.create(name="D", pipeline="sales", stage="proposal")
+    result = policy.assess(deal, as_of=T0)
+    assert [(f.name, f.value, f.share, f.points) for f in result.factors] == [
+        ("late stage", True, 1.0, 50.0),
+        ("value", None, 0.0, 0.0),
+    ]
+    assert (result.score, result.priority, result.decided_by) == (
+        50.0,
+        Priority.MEDIUM,
+        ("late stage",),
+    )
+    early = policy.assess(Deal.create(name="D", pipeline="sales", stage="discovery"), as_of=T0)
+    assert [(f.name, f.value, f.share) for f in early.factors] == [
+        ("late stage", False, 0.0),
+        ("value", None, 0.0),
+    ]
