@@ -1450,12 +1450,6 @@ def test_win_probability_settings_are_checked_by_name():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="for_leads/for_deals call tuple(fields), dict(bins) and iterate pipelines before "
-    "checking them: a TypeError instead of a ValidationError naming the argument",
-)
 def test_for_leads_and_for_deals_refuse_wrong_arguments_by_name():
     assert [f for f, _, _ in refusal(lambda: WinProbabilityModel.for_leads(5))] == ["fields"]
     assert [

@@ -76,7 +76,7 @@ from crmkit.model.lead import Lead
 from crmkit.pipelines import Pipeline
 from crmkit.scoring.definition_text import DefinitionText, check_keys, number_field
 from crmkit.scoring.quality import QualityReport, brier_score
-from crmkit.values.arguments import as_items
+from crmkit.values.arguments import as_items, check_items
 from crmkit.values.enums import LeadStatus
 from crmkit.values.money import Money
 
@@ -395,6 +395,20 @@ def _blended(raw: Sequence[float], base: float, blend: float) -> list[float]:
     return [min(1.0, max(0.0, base + blend * (p - base))) for p in raw]
 
 
+def _given_items(value: object) -> Any:
+    """The items of a collection argument; anything else as given, for the model's own
+    check to refuse by name."""
+    items = as_items(value)
+    return value if items is None else items
+
+
+def _given_bins(value: object) -> Any:
+    """A copy of a bins mapping, {} for None; anything else as given, for the check."""
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, Mapping) else value
+
+
 @attrs.define
 class WinProbabilityModel(DefinitionText):
     """A win-probability model for deals or leads; counts update as records close.
@@ -509,13 +523,16 @@ class WinProbabilityModel(DefinitionText):
         """
         return cls(
             target="deal",
-            fields=tuple(fields),
-            bins=dict(bins or {}),
+            fields=_given_items(fields),
+            bins=_given_bins(bins),
             group_by=group_by,
             alpha=alpha,
             min_per_class=min_per_class,
             use_stage=use_stage,
-            stages={p.key: StageOrder.of(p) for p in pipelines},
+            stages={
+                p.key: StageOrder.of(p)
+                for p in check_items(pipelines, "pipelines", Pipeline, "pipelines")
+            },
             version=version,
         )
 
@@ -542,8 +559,8 @@ class WinProbabilityModel(DefinitionText):
         """
         return cls(
             target="lead",
-            fields=tuple(fields),
-            bins=dict(bins or {}),
+            fields=_given_items(fields),
+            bins=_given_bins(bins),
             group_by=group_by,
             alpha=alpha,
             min_per_class=min_per_class,

@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 _LINKS = {"contact": "contact_id", "company": "company_id", "deal": "deal_id", "lead": "lead_id"}
+_LIST_PAGE = 10_000
 _OPEN = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.WAITING.value)
 
 
@@ -308,7 +309,7 @@ def reminders_due(
     condition = (F("next_reminder_at") >= start) & (F("next_reminder_at") < end)
     if assignee is not None:
         condition = condition & (F("assignee") == check_text(assignee, "assignee"))
-    found = list(uow.tasks.find(condition))
+    found = list(uow.tasks.find(condition, batch_size=_LIST_PAGE))
     return sorted(found, key=lambda t: (t.next_reminder_at, t.id))
 
 
@@ -346,7 +347,9 @@ def _check_uow(uow: object) -> None:
 
 def _sorted(uow: UnitOfWork, condition: Condition) -> list[Task]:
     _check_uow(uow)
-    found = list(uow.tasks.find(condition))
+    # One page for any list a person reads: each keyset page re-reads and re-sorts the
+    # matching rows by id (two pages of a 1,400-task list cost 4x the hand-written query).
+    found = list(uow.tasks.find(condition, batch_size=_LIST_PAGE))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     return sorted(found, key=lambda t: (t.due_at or far, t.id))
 
