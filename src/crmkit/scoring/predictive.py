@@ -396,8 +396,7 @@ def _blended(raw: Sequence[float], base: float, blend: float) -> list[float]:
 
 
 def _given_items(value: object) -> Any:
-    """The items of a collection argument; anything else as given, for the model's own
-    check to refuse by name."""
+    """The items of a collection argument; anything else as given (the model refuses it)."""
     items = as_items(value)
     return value if items is None else items
 
