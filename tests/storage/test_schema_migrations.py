@@ -9,6 +9,7 @@ compares its tables, columns, indexes and constraints with a fresh database's: f
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -18,12 +19,13 @@ from typing import Any
 import pytest
 
 import crmkit
-from crmkit import Company, Contact, Deal
+from crmkit import Company, Contact, Deal, Task
 from crmkit.errors import StoreOpenError, ValidationError
 from crmkit.storage.protocol import Store
 from crmkit.storage.sql.dialect import Dialect, SqliteDialect
 from crmkit.storage.sql.schema import MIGRATIONS, SCHEMA_VERSION, Refusal
 from crmkit.storage.sqlite.store import SqliteStore
+from crmkit.work import reminders_due
 
 from .adapters import drop_schemas, with_schema
 
@@ -359,3 +361,42 @@ def test_a_postgres_version_4_schema_where_two_kinds_share_an_id_is_refused_unto
     )
     assert pg.run(schema, ("SELECT value FROM crmkit_meta", ())) == [("4",)]
     assert pg.run(schema, ("SELECT to_regclass('record_ids')::text", ())) == [(None,)]
+
+
+# -- what version 7 does to data ----------------------------------------------------------
+
+
+def test_a_sqlite_version_6_file_with_tasks_keeps_them_and_gains_empty_reminders(
+    tmp_path: Path,
+) -> None:
+    """A task written before version 7 reads back unchanged, with no reminders and no rule,
+    and can be given reminders after the migration (which its index then finds)."""
+    path = tmp_path / "crm.db"
+    due = dt.datetime(2026, 12, 3, 15, tzinfo=dt.UTC)
+    store = SqliteStore(path)
+    with store.unit_of_work() as uow:
+        task = uow.tasks.add(Task.create(title="Call", due_at=due, assignee="anna"))
+    store.close()
+    with sqlite3.connect(path) as connection:
+        for index in ("next_reminder_at", "assignee_due_at", "status_due_at"):
+            connection.execute(f"DROP INDEX ix_tasks_{index}")
+        for column in ("reminders", "reminded_at", "next_reminder_at", "recurrence"):
+            connection.execute(f"ALTER TABLE tasks DROP COLUMN {column}")
+        connection.execute("UPDATE crmkit_meta SET value = '6' WHERE key = 'schema_version'")
+    store = SqliteStore(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION
+        with store.unit_of_work() as uow:
+            stored = uow.tasks.get(task.id)
+            assert stored == task
+            assert (stored.reminders, stored.next_reminder_at, stored.recurrence) == (
+                (),
+                None,
+                None,
+            )
+            uow.tasks.update(stored.changed(reminders=[dt.timedelta(hours=1)]))
+        with store.unit_of_work(readonly=True) as uow:
+            hour = dt.timedelta(hours=1)
+            assert [t.id for t in reminders_due(uow, due - hour, due)] == [task.id]
+    finally:
+        store.close()
