@@ -650,7 +650,12 @@ def test_bands_must_cover_zero_to_a_hundred_without_gap_or_overlap():
     inner = PriorityBand("medium", 20, 30)
     outer = PriorityBand("low", 0, 100)
     overlap = ("bands", [outer.to_dict(), inner.to_dict()], "overlap from 20 to 30")
-    assert overlap in refusal(lambda: policy([outer, inner]))
+    assert refusal(lambda: policy([outer, inner])) == [overlap]  # no gap after the inner one
+    late = PriorityBand("high", 40, 50)  # also inside outer: overlaps it, no gap from 30 to 40
+    assert refusal(lambda: policy([outer, inner, late])) == [
+        overlap,
+        ("bands", [outer.to_dict(), late.to_dict()], "overlap from 40 to 50"),
+    ]
     ordered = policy([PriorityBand("high", 50, 100), PriorityBand("low", 0, 50)])
     assert [b.low for b in ordered.bands] == [0.0, 50.0]
 

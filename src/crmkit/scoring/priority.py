@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import itertools
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -278,31 +277,35 @@ def _band_problems(bands: tuple[PriorityBand, ...]) -> list[Problem]:
                 f"leaves a gap: nothing covers 0 to {ordered[0].low:g}",
             )
         )
-    if ordered[-1].high != 100.0:
+    furthest = max(ordered, key=lambda b: b.high)  # a band nested in another ends early
+    if furthest.high != 100.0:
         problems.append(
             Problem(
                 "bands",
-                ordered[-1].to_dict(),
-                f"leaves a gap: nothing covers {ordered[-1].high:g} to 100",
+                furthest.to_dict(),
+                f"leaves a gap: nothing covers {furthest.high:g} to 100",
             )
         )
-    for below, above in itertools.pairwise(ordered):
-        if above.low > below.high:
+    reach = ordered[0]  # of the bands so far, the one that reaches highest
+    for above in ordered[1:]:
+        if above.low > reach.high:
             problems.append(
                 Problem(
                     "bands",
-                    [below.to_dict(), above.to_dict()],
-                    f"leave a gap: nothing covers {below.high:g} to {above.low:g}",
+                    [reach.to_dict(), above.to_dict()],
+                    f"leave a gap: nothing covers {reach.high:g} to {above.low:g}",
                 )
             )
-        elif above.low < below.high:
+        elif above.low < reach.high:
             problems.append(
                 Problem(
                     "bands",
-                    [below.to_dict(), above.to_dict()],
-                    f"overlap from {above.low:g} to {min(below.high, above.high):g}",
+                    [reach.to_dict(), above.to_dict()],
+                    f"overlap from {above.low:g} to {min(reach.high, above.high):g}",
                 )
             )
+        if above.high > reach.high:
+            reach = above
     return problems
 
 
